@@ -1,0 +1,122 @@
+"""The `turnaround.toml` config contract: warehouse, timezone and the list of inputs."""
+
+from __future__ import annotations
+
+import glob
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from loaders.errors import ConfigError
+
+DEFAULT_CONFIG = Path("turnaround.toml")
+
+#: source -> formats its loader reads
+FORMATS: dict[str, tuple[str, ...]] = {
+    "slurm": ("sacct", "csv"),
+    "distiller_db": ("csv",),
+    "rec_status": ("json", "csv"),
+    "ncem_data_files": ("stat", "dir", "csv"),
+    "nersc_counted_files": ("stat", "dir", "csv"),
+    "stempy_log": ("json",),
+}
+SOURCES = tuple(FORMATS)
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One `[[inputs]]` table: a source, its format and the globs that find its files."""
+
+    source: str
+    format: str
+    paths: tuple[str, ...]
+    base_dir: Path
+
+    def resolve(self) -> list[Path]:
+        """Return the files (directories for format `dir`) the globs match, sorted, no repeats."""
+        found: set[Path] = set()
+        for pattern in self.paths:
+            full = pattern if Path(pattern).is_absolute() else str(self.base_dir / pattern)
+            for hit in glob.glob(full, recursive=True):
+                path = Path(hit).resolve()
+                if path.is_dir() if self.format == "dir" else path.is_file():
+                    found.add(path)
+        return sorted(found)
+
+
+@dataclass(frozen=True)
+class Config:
+    """A parsed config file; relative paths are already resolved against its folder."""
+
+    path: Path
+    warehouse: Path
+    timezone: str
+    inputs: tuple[InputSpec, ...] = field(default_factory=tuple)
+
+    def inputs_for(self, sources: list[str] | None) -> list[InputSpec]:
+        """Return the inputs of the given sources (all inputs when `sources` is empty)."""
+        if not sources:
+            return list(self.inputs)
+        unknown = sorted(set(sources) - set(SOURCES))
+        if unknown:
+            raise ConfigError(
+                self.path, f"unknown source {unknown[0]!r}; sources are {', '.join(SOURCES)}"
+            )
+        return [spec for spec in self.inputs if spec.source in sources]
+
+
+def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
+    """Read and validate a config file, raising ConfigError naming the file on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(path, "config file not found (pass --config FILE)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, f"cannot read config: {exc}") from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, f"invalid TOML: {exc}") from None
+    base = path.resolve().parent
+    warehouse = doc.get("warehouse", "warehouse.duckdb")
+    timezone = doc.get("timezone", "America/Los_Angeles")
+    if not isinstance(warehouse, str) or not warehouse:
+        raise ConfigError(path, "'warehouse' must be a file name")
+    if not isinstance(timezone, str):
+        raise ConfigError(path, "'timezone' must be an IANA zone name like 'America/Los_Angeles'")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(path, f"unknown timezone {timezone!r}") from None
+    raw_inputs = doc.get("inputs", [])
+    if not isinstance(raw_inputs, list):
+        raise ConfigError(path, "'inputs' must be an array of tables ([[inputs]])")
+    inputs = tuple(_input_spec(path, base, i, item) for i, item in enumerate(raw_inputs, 1))
+    warehouse_path = Path(warehouse)
+    if not warehouse_path.is_absolute():
+        warehouse_path = base / warehouse_path
+    return Config(path=path.resolve(), warehouse=warehouse_path, timezone=timezone, inputs=inputs)
+
+
+def _input_spec(path: Path, base: Path, number: int, item: object) -> InputSpec:
+    """Validate the n-th `[[inputs]]` table."""
+    where = f"inputs #{number}"
+    if not isinstance(item, dict):
+        raise ConfigError(path, f"{where} must be a table")
+    source = item.get("source")
+    if source not in FORMATS:
+        raise ConfigError(path, f"{where}: source {source!r} is not one of {', '.join(SOURCES)}")
+    fmt = item.get("format")
+    if fmt not in FORMATS[source]:
+        raise ConfigError(
+            path,
+            f"{where}: format {fmt!r} is not one of {', '.join(FORMATS[source])} for {source}",
+        )
+    paths = item.get("paths")
+    if isinstance(paths, str):
+        paths = [paths]
+    if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
+        raise ConfigError(path, f"{where}: 'paths' must be a non-empty list of globs")
+    return InputSpec(source=source, format=fmt, paths=tuple(paths), base_dir=base)

@@ -1,0 +1,88 @@
+"""Receiver status files `4dstem_rec_status_<r>_scan_<n>.json` and the wide CSV extract.
+
+One row per receiver status: a JSON file gives one, a wide CSV row gives four.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from loaders import values
+from loaders.errors import LoadError
+from loaders.sources.common import (
+    Parsed,
+    SourceKind,
+    csv_records,
+    decode,
+    expect_fields,
+    fail_if,
+    header_index,
+)
+
+COLUMNS = ("scan_number", "receiver", "time", "last_scan_number", "progress", "uuid")
+RECEIVERS = 4
+WIDE_FIELDS = ("scan_number", "time0", "time1", "time2", "time3")
+_NAME = re.compile(r"^4dstem_rec_status_([0-3])_scan_(\d+)\.json$")
+
+
+def _text(value: object) -> str | None:
+    """A JSON scalar as text (None stays NULL)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def read_json(path: Path, data: bytes) -> Parsed:
+    """Parse one receiver's status file; receiver and scan come from its name."""
+    match = _NAME.match(path.name)
+    if not match:
+        raise LoadError(
+            path, None, "file name is not 4dstem_rec_status_<receiver 0-3>_scan_<scan>.json"
+        )
+    receiver, scan = match.groups()
+    text = decode(path, data)
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LoadError(path, exc.lineno, f"invalid JSON: {exc.msg}") from None
+    if not isinstance(doc, dict):
+        raise LoadError(path, 1, f"JSON is a {type(doc).__name__}, not an object")
+    stamp = doc.get("time")
+    if not isinstance(stamp, str):
+        raise LoadError(path, 1, "JSON object has no string 'time'")
+    fail_if(path, 1, values.aware_time_error(stamp))
+    row = (
+        1,
+        scan,
+        receiver,
+        stamp,
+        _text(doc.get("last_scan_number")),
+        _text(doc.get("progress")),
+        _text(doc.get("UUID")),
+    )
+    return Parsed(rows=[row])
+
+
+def read_csv(path: Path, data: bytes) -> Parsed:
+    """Parse the wide extract `scan_number,time0..time3[,time_last_written]`, four rows a line."""
+    parsed = Parsed()
+    order: list[int] | None = None
+    width = 0
+    for line, fields in csv_records(path, decode(path, data)):
+        if order is None:
+            order, width = header_index(path, line, fields, WIDE_FIELDS), len(fields)
+            continue
+        expect_fields(path, line, fields, width)
+        scan, *times = (fields[i] for i in order)
+        fail_if(path, line, values.integer_error(scan, "scan_number"))
+        for receiver, stamp in enumerate(times):
+            fail_if(path, line, values.aware_time_error(stamp))
+            parsed.rows.append((line, scan, str(receiver), stamp, None, None, None))
+    return parsed
+
+
+KIND = SourceKind(columns=COLUMNS, readers={"json": read_json, "csv": read_csv})

@@ -1,0 +1,98 @@
+"""Checks that a raw value has a form the staging models can type; each returns an error or None.
+
+The raw layer keeps values as loaded (text); these checks only make sure that a value which
+staging will cast does parse, so a bad file stops the load naming its line instead of failing a
+dbt model later with no file to point at.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+_DURATION = re.compile(r"^(\d+-)?\d+:\d{2}:\d{2}$")
+_PG_INTERVAL = re.compile(r"^(\d+ days? )?\d+:\d{2}:\d{2}(\.\d+)?$")
+_NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?$")
+_AWARE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$")
+_EPOCH = re.compile(r"^\d+(\.\d+)?$")
+_STAT_Y = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})(\.\d{1,9})? ([+-]\d{4})$")
+_INTEGER = re.compile(r"^-?\d+$")
+_NUMBER = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
+
+SLURM_NO_TIME = ("Unknown", "None", "")
+SLURM_NO_LIMIT = ("UNLIMITED", "Partition_Limit", "")
+
+
+def _valid_calendar(stamp: str) -> bool:
+    """True when the date and time fields name a real calendar instant (no 2023-02-30)."""
+    try:
+        datetime.strptime(stamp[:19].replace("T", " "), "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return False
+    return True
+
+
+def slurm_time_error(value: str) -> str | None:
+    """sacct Submit/Start/End: naive local ISO time, or Unknown/None/empty."""
+    if value in SLURM_NO_TIME:
+        return None
+    if _NAIVE.match(value) and _valid_calendar(value):
+        return None
+    return f"time {value!r} is not YYYY-MM-DDTHH:MM:SS, Unknown or None"
+
+
+def slurm_duration_error(value: str, *, limit: bool = False) -> str | None:
+    """sacct Elapsed/Timelimit: [D-]HH:MM:SS; Timelimit may also be UNLIMITED/Partition_Limit."""
+    if limit and value in SLURM_NO_LIMIT:
+        return None
+    if _DURATION.match(value):
+        return None
+    kind = "time limit" if limit else "duration"
+    return f"{kind} {value!r} is not [D-]HH:MM:SS"
+
+
+def interval_error(value: str) -> str | None:
+    """PostgreSQL interval text as psql exports it (HH:MM:SS, 'N days HH:MM:SS'), or empty."""
+    if value == "" or _PG_INTERVAL.match(value):
+        return None
+    return f"interval {value!r} is not HH:MM:SS"
+
+
+def aware_time_error(value: str) -> str | None:
+    """ISO 8601 time with an offset or Z."""
+    if _AWARE.match(value) and _valid_calendar(value):
+        return None
+    return f"time {value!r} is not ISO 8601 with an offset (like 2023-10-13T16:45:09+00:00)"
+
+
+def naive_time_error(value: str) -> str | None:
+    """Naive facility-local time YYYY-MM-DD HH:MM:SS."""
+    if _NAIVE.match(value) and _valid_calendar(value):
+        return None
+    return f"time {value!r} is not YYYY-MM-DD HH:MM:SS"
+
+
+def mtime_error(value: str) -> str | None:
+    """A stat mtime: epoch seconds (integer or fractional) or stat's %y form with offset."""
+    if _EPOCH.match(value):
+        return None
+    match = _STAT_Y.match(value)
+    if match and _valid_calendar(match.group(1)):
+        return None
+    return f"mtime {value!r} is neither epoch seconds nor 'YYYY-MM-DD HH:MM:SS[.fraction] +HHMM'"
+
+
+def integer_error(value: str, what: str, *, optional: bool = False) -> str | None:
+    """A whole number (empty allowed when optional)."""
+    if optional and value == "":
+        return None
+    if _INTEGER.match(value):
+        return None
+    return f"{what} {value!r} is not a whole number"
+
+
+def number_error(value: str, what: str) -> str | None:
+    """A decimal number."""
+    if _NUMBER.match(value):
+        return None
+    return f"{what} {value!r} is not a number"

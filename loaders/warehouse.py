@@ -1,0 +1,69 @@
+"""Opening the warehouse file and the DDL of its raw schema."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+from loaders.errors import TurnaroundError
+from loaders.sources import KINDS
+
+META_COLUMNS = (
+    ("_source_file", "varchar not null"),
+    ("_record_number", "bigint not null"),
+    ("_load_id", "bigint not null"),
+    ("_loaded_at", "timestamp with time zone not null"),
+)
+
+LOADS_DDL = """
+create table if not exists raw.loads (
+    load_id bigint not null,
+    source varchar not null,
+    format varchar not null,
+    path varchar not null,
+    size_bytes bigint,
+    sha256 varchar,
+    rows bigint,
+    skipped bigint,
+    started_at timestamp with time zone not null,
+    finished_at timestamp with time zone,
+    status varchar not null,
+    error varchar
+)
+"""
+
+
+class WarehouseBusy(TurnaroundError):
+    """Another process holds the DuckDB file."""
+
+
+def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse (UTC session); a lock held elsewhere becomes one clear sentence."""
+    if read_only and not path.exists():
+        raise TurnaroundError(f"{path}: no warehouse yet; run `turnaround refresh` to build it")
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        text = str(exc)
+        if "lock" not in text.lower():
+            raise TurnaroundError(f"{path}: cannot open the warehouse: {text}") from None
+        pid = re.search(r"PID (\d+)", text)
+        holder = f"process {pid.group(1)}" if pid else "another process"
+        raise WarehouseBusy(
+            f"{path} is in use by {holder} (an open `turnaround shell` or a running build?); "
+            "close it or wait for it to finish, then run the command again."
+        ) from None
+    con.execute("set TimeZone = 'UTC'")
+    return con
+
+
+def create_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw schema, one table per source and the load ledger, if missing."""
+    con.execute("create schema if not exists raw")
+    con.execute(LOADS_DDL)
+    for source, kind in KINDS.items():
+        columns = [f"{name} varchar" for name in kind.columns]
+        columns += [f"{name} {sql_type}" for name, sql_type in META_COLUMNS]
+        con.execute(f"create table if not exists raw.{source} ({', '.join(columns)})")
