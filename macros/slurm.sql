@@ -1,0 +1,12 @@
+{#- A quoted SQL list of strings: ('a', 'b'). -#}
+{% macro sql_list(values) -%}
+    ({% for value in values %}'{{ value }}'{% if not loop.last %}, {% endif %}{% endfor %})
+{%- endmacro %}
+
+{#- A sacct time (naive facility-local) as UTC; Unknown/None/empty become NULL. -#}
+{% macro slurm_time_to_utc(column) -%}
+    case
+        when {{ column }} in {{ turnaround.sql_list(var('slurm_unknown_times')) }} then null
+        else {{ turnaround.local_to_utc(column) }}
+    end
+{%- endmacro %}

@@ -1,0 +1,79 @@
+{#- Continuous (linearly interpolated) percentile, as pandas' quantile and numpy's default. -#}
+{% macro percentile_cont(expression, fraction) -%}
+    {{ return(adapter.dispatch('percentile_cont', 'turnaround')(expression, fraction)) }}
+{%- endmacro %}
+
+{% macro default__percentile_cont(expression, fraction) -%}
+    percentile_cont({{ fraction }}) within group (order by {{ expression }})
+{%- endmacro %}
+
+{% macro duckdb__percentile_cont(expression, fraction) -%}
+    quantile_cont({{ expression }}, {{ fraction }})
+{%- endmacro %}
+
+{#- The statistic columns shared by time_to_data_stats and queue_time_stats. -#}
+{% macro summary_statistics(expression) -%}
+    count({{ expression }}) as n,
+    avg({{ expression }}) as mean_s,
+    stddev_samp({{ expression }}) as std_s,
+    {{ turnaround.percentile_cont(expression, 0.5) }} as median_s,
+    min({{ expression }}) as min_s,
+    max({{ expression }}) as max_s,
+    {{ turnaround.percentile_cont(expression, 0.25) }} as p25_s,
+    {{ turnaround.percentile_cont(expression, 0.75) }} as p75_s,
+    {{ turnaround.percentile_cont(expression, 0.9) }} as p90_s,
+    {{ turnaround.percentile_cont(expression, 0.99) }} as p99_s
+{%- endmacro %}
+
+{#- Rows of `relation` with `is_outlier`: outside [Q1 - k IQR, Q3 + k IQR] within the group
+    (Tukey's rule, interpolated quartiles; k is var outlier_iqr_factor). -#}
+{% macro flag_iqr_outliers(relation, value_column, partition_by=[]) -%}
+    {%- set k = var('outlier_iqr_factor') -%}
+    with
+
+    samples as (
+        select * from {{ relation }}
+    ),
+
+    quartiles as (
+        select
+            {% for column in partition_by %}{{ column }},{% endfor %}
+            {{ turnaround.percentile_cont(value_column, 0.25) }} as q1,
+            {{ turnaround.percentile_cont(value_column, 0.75) }} as q3
+        from samples
+        {% if partition_by %}group by {{ partition_by | join(', ') }}{% endif %}
+    ),
+
+    flagged as (
+        select
+            samples.*,
+            coalesce(
+                samples.{{ value_column }} < quartiles.q1 - {{ k }} * (quartiles.q3 - quartiles.q1)
+                or samples.{{ value_column }} > quartiles.q3 + {{ k }} * (quartiles.q3 - quartiles.q1),
+                false
+            ) as is_outlier
+        from samples
+        {% if partition_by %}
+        inner join quartiles
+            on {% for column in partition_by %}samples.{{ column }} = quartiles.{{ column }}{% if not loop.last %} and {% endif %}{% endfor %}
+        {% else %}
+        cross join quartiles
+        {% endif %}
+    )
+
+    select * from flagged
+{%- endmacro %}
+
+{#- An 8-byte float. dbt.type_float() is `float`, which DuckDB reads as 4-byte REAL and which
+    loses the published figures at the 8th digit. -#}
+{% macro type_double() -%}
+    {{ return(adapter.dispatch('type_double', 'turnaround')()) }}
+{%- endmacro %}
+
+{% macro default__type_double() -%}
+    double precision
+{%- endmacro %}
+
+{% macro duckdb__type_double() -%}
+    double
+{%- endmacro %}

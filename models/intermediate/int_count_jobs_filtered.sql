@@ -1,0 +1,19 @@
+-- Slurm jobs that are Distiller counting runs on the realtime nodes and finished cleanly:
+-- the filters of the published analysis, each a dbt var.
+with
+
+jobs as (
+    select * from {{ ref('stg_slurm__jobs') }}
+),
+
+count_jobs as (
+    select * from jobs
+    where
+        job_name like '%{{ var("count_job_name_contains") }}%'
+        and started_at is not null
+        and req_nodes = {{ var("count_job_req_nodes") }}
+        and qos like '%{{ var("count_job_qos_contains") }}%'
+        and exit_code = '{{ var("count_job_exit_code") }}'
+)
+
+select * from count_jobs

@@ -1,0 +1,22 @@
+-- One row per data file written at NCEM (or per scan, from a CSV extract) with its mtime in UTC.
+with
+
+source as (
+    select * from {{ source('raw', 'ncem_data_files') }}
+),
+
+typed as (
+    select
+        -- ids
+        cast(scan_number as integer) as scan_number,
+        file_path,
+        cast(file_part as integer) as file_part,
+        -- timestamps
+        {{ parse_file_mtime('mtime') }} as written_at,
+        -- lineage
+        _source_file as source_file,
+        _record_number as source_line
+    from source
+)
+
+select * from typed

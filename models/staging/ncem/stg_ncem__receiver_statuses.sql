@@ -1,0 +1,36 @@
+-- One row per (scan, receiver): when the receiver reported the scan, in UTC.
+with
+
+source as (
+    select * from {{ source('raw', 'rec_status') }}
+),
+
+versions as (
+    -- a status present in several inputs: keep the newest load's
+    select
+        *,
+        row_number() over (
+            partition by scan_number, receiver
+            order by _load_id desc, _source_file desc, _record_number desc
+        ) as version_rank
+    from source
+),
+
+typed as (
+    select
+        -- ids
+        cast(scan_number as integer) as scan_number,
+        cast(receiver as integer) as receiver,
+        uuid as scan_uuid,
+        cast(last_scan_number as integer) as last_scan_number,
+        cast(progress as {{ turnaround.type_double() }}) as progress,
+        -- timestamps
+        cast(time as timestamp with time zone) as status_at,
+        -- lineage
+        _source_file as source_file,
+        _record_number as source_line
+    from versions
+    where version_rank = 1
+)
+
+select * from typed
