@@ -41,11 +41,13 @@ removed.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -117,16 +119,56 @@ class SizeProfile:
 
 PROFILES: dict[int, SizeProfile] = {
     128: SizeProfile(
-        0.09, (15, 40, 140), 0.45, 2.7, 4.0, 0.5, (0.015, 10, 14), 1, (3.9, 3.9), (0.255, 0.027), 0.07
+        share=0.09,
+        elapsed=(15, 40, 140),
+        elapsed_sigma=0.45,
+        offload=2.7,
+        latency=4.0,
+        latency_sd=0.5,
+        latency_outliers=(0.015, 10, 14),
+        data_parts=1,
+        count_time=(3.9, 3.9),
+        save_time=(0.255, 0.027),
+        overhead=0.07,
     ),
     256: SizeProfile(
-        0.41, (25, 85, 240), 0.40, 7.9, 6.9, 0.55, (0.01, 12, 28), 2, (5.05, 4.77), (0.99, 0.085), 0.07
+        share=0.41,
+        elapsed=(25, 85, 240),
+        elapsed_sigma=0.40,
+        offload=7.9,
+        latency=6.9,
+        latency_sd=0.55,
+        latency_outliers=(0.01, 12, 28),
+        data_parts=2,
+        count_time=(5.05, 4.77),
+        save_time=(0.99, 0.085),
+        overhead=0.07,
     ),
     512: SizeProfile(
-        0.35, (80, 130, 220), 0.20, 33.2, 25.1, 1.3, (0.02, 30, 45), 3, (11.3, 9.94), (4.03, 0.333), 0.06
+        share=0.35,
+        elapsed=(80, 130, 220),
+        elapsed_sigma=0.20,
+        offload=33.2,
+        latency=25.1,
+        latency_sd=1.3,
+        latency_outliers=(0.02, 30, 45),
+        data_parts=3,
+        count_time=(11.3, 9.94),
+        save_time=(4.03, 0.333),
+        overhead=0.06,
     ),
     1024: SizeProfile(
-        0.15, (350, 435, 610), 0.12, 149.4, 97.0, 4.0, (0.0, 0, 0), 4, (38.5, 34.9), (16.8, 1.2), 0.2
+        share=0.15,
+        elapsed=(350, 435, 610),
+        elapsed_sigma=0.12,
+        offload=149.4,
+        latency=97.0,
+        latency_sd=4.0,
+        latency_outliers=(0.0, 0, 0),
+        data_parts=4,
+        count_time=(38.5, 34.9),
+        save_time=(16.8, 1.2),
+        overhead=0.2,
     ),
 }
 
@@ -189,13 +231,13 @@ FIRST_COUNT_NUMBER = 2318
 # --------------------------------------------------------------------------- time helpers
 
 
-def epoch(local: datetime) -> int:
+def epoch(wall: datetime) -> int:
     """Epoch seconds of a facility-local wall time (which must exist and be unambiguous)."""
-    aware = local.replace(tzinfo=TZ)
-    if datetime.fromtimestamp(aware.timestamp(), TZ).replace(tzinfo=None) != local:
-        raise ValueError(f"local time {local} does not exist")
+    aware = wall.replace(tzinfo=TZ)
+    if datetime.fromtimestamp(aware.timestamp(), TZ).replace(tzinfo=None) != wall:
+        raise ValueError(f"local time {wall} does not exist")
     if aware.replace(fold=1).utcoffset() != aware.utcoffset():
-        raise ValueError(f"local time {local} is ambiguous")
+        raise ValueError(f"local time {wall} is ambiguous")
     return int(aware.timestamp())
 
 
@@ -225,7 +267,7 @@ def iso_time(seconds: int, form: str) -> str:
     """A receiver status `time`: form `utc` (+00:00), `z` (Z) or `local` (-07:00/-08:00)."""
     if form == "local":
         return local(seconds).isoformat()
-    text = datetime.fromtimestamp(seconds, ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    text = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
     return text.replace("+00:00", "Z") if form == "z" else text
 
 
@@ -238,6 +280,11 @@ def mtime_text(ns: int, form: str) -> str:
         return f"{seconds}.{fraction:09d}0"
     moment = local(seconds)
     return f"{moment:%Y-%m-%d %H:%M:%S}.{fraction:09d} {moment:%z}"
+
+
+def midnight(day: date) -> int:
+    """Epoch seconds of a day's local midnight (never a DST transition in Los Angeles)."""
+    return epoch(datetime.combine(day, datetime.min.time()))
 
 
 def days_between(first: date, last: date) -> list[date]:
@@ -294,26 +341,15 @@ class Window:
 
     @property
     def begin(self) -> int:
-        return epoch(datetime.combine(self.first, datetime.min.time()))
+        return midnight(self.first)
 
     @property
     def finish(self) -> int:
-        return epoch(datetime.combine(self.last, datetime.min.time()))
+        return midnight(self.last)
 
     @property
     def filename(self) -> str:
         return f"sacct_{self.first.isoformat()}_{self.last.isoformat()}.txt"
-
-
-class Counter:
-    """Hands out creation sequence numbers."""
-
-    def __init__(self) -> None:
-        self.value = 0
-
-    def next(self) -> int:
-        self.value += 1
-        return self.value
 
 
 # --------------------------------------------------------------------------- sacct windows
@@ -399,12 +435,13 @@ def routine_scans(rng: random.Random, scale: int, windows: list[Window]) -> list
     """Routine Distiller scans in sessions over 2022-08 .. 2023-10, numbered, chronological."""
     scans = special_scans(rng, windows)
     days, weights = routine_days()
+    cum_weights = list(itertools.accumulate(weights))
     target = ROUTINE_SCANS_PER_SCALE * scale
     while len(scans) < target:
-        day = rng.choices(days, weights=weights)[0]
+        day = rng.choices(days, cum_weights=cum_weights)[0]
         start = datetime.combine(day, datetime.min.time()) + timedelta(
             seconds=rng.randint(7 * 3600 + 1800, 16 * 3600 + 1800)
-        )
+        )  # sessions end by about 18:10, so no job nears midnight
         scans += session(rng, start, min(rng.randint(2, 25), target - len(scans)))
     scans.sort(key=lambda s: s.acquired)
     number_scans(rng, scans)
@@ -413,7 +450,7 @@ def routine_scans(rng: random.Random, scale: int, windows: list[Window]) -> list
 
 def number_scans(rng: random.Random, scans: list[Scan]) -> None:
     """Camera scan numbers and Distiller ids; some scans never got a job."""
-    cut = epoch(datetime.combine(EXPERIMENT_DAYS[0], datetime.min.time()))
+    cut = midnight(EXPERIMENT_DAYS[0])
     before = [s for s in scans if s.acquired < cut]
     after = [s for s in scans if s.acquired >= cut]
     recent = min(len(before), 2600)
@@ -437,8 +474,11 @@ def count_elapsed(rng: random.Random, size: int) -> int:
     low, median, high = PROFILES[size].elapsed
     if rng.random() < OUTLIER_JOB_RATE:
         return rng.randint(high, 25 * 60)
-    value = rng.lognormvariate(math.log(median), PROFILES[size].elapsed_sigma)
-    return round(min(max(value, low), high))
+    for _ in range(20):  # redraw rather than clamp, so no pile-up at the bounds
+        value = round(rng.lognormvariate(math.log(median), PROFILES[size].elapsed_sigma))
+        if low <= value <= high:
+            return value
+    return round(median)
 
 
 def queue_seconds(rng: random.Random, bad_queue: bool) -> int:
@@ -458,20 +498,20 @@ def python_step(rng: random.Random) -> int | None:
     return rng.randint(2, 5) if rng.random() < 0.7 else None
 
 
-def good_job(rng: random.Random, seq: Counter, scan: Scan, submit: int) -> Job:
+def good_job(rng: random.Random, seq: Iterator[int], scan: Scan, submit: int) -> Job:
     """A count job that passes the filters."""
     start = submit + queue_seconds(rng, scan.bad_queue)
     end = start + count_elapsed(rng, scan.size)
-    return Job(seq.next(), submit, start, end, python_step=python_step(rng), good=True)
+    return Job(next(seq), submit, start, end, python_step=python_step(rng), good=True)
 
 
-def defect_job(rng: random.Random, seq: Counter, scan: Scan, submit: int) -> Job:
+def defect_job(rng: random.Random, seq: Iterator[int], scan: Scan, submit: int) -> Job:
     """A count job the warehouse filters must drop, of a random kind."""
     kind = rng.choice(("unknown", "none", "nodes", "regular", "debug", "exit1", "exit15"))
     if kind in ("unknown", "none"):  # cancelled while pending
         cancel = submit + rng.randint(5, 300)
         return Job(
-            seq.next(),
+            next(seq),
             submit,
             None,
             cancel,
@@ -484,7 +524,7 @@ def defect_job(rng: random.Random, seq: Counter, scan: Scan, submit: int) -> Job
     elapsed = {"exit1": rng.randint(5, 60), "exit15": rng.randint(20, 300)}.get(
         kind, count_elapsed(rng, scan.size)
     )
-    job = Job(seq.next(), submit, start, start + elapsed, python_step=python_step(rng))
+    job = Job(next(seq), submit, start, start + elapsed, python_step=python_step(rng))
     job.distiller_row = rng.random() < 0.5
     if kind == "nodes":
         job.req_nodes = "1"
@@ -495,7 +535,7 @@ def defect_job(rng: random.Random, seq: Counter, scan: Scan, submit: int) -> Job
     return job
 
 
-def scan_jobs(rng: random.Random, seq: Counter, scan: Scan) -> list[Job]:
+def scan_jobs(rng: random.Random, seq: Iterator[int], scan: Scan) -> list[Job]:
     """The count jobs of one scan: maybe a defective attempt, then one or two good runs."""
     if not scan.has_job:
         return []
@@ -511,26 +551,25 @@ def scan_jobs(rng: random.Random, seq: Counter, scan: Scan) -> list[Job]:
     return jobs
 
 
-def other_jobs(rng: random.Random, seq: Counter, count: int) -> list[Job]:
+def other_jobs(rng: random.Random, seq: Iterator[int], count: int) -> list[Job]:
     """Jobs that are not Distiller counting jobs: notebooks and transfers."""
     days = [d for d in days_between(ROUTINE_FIRST_DAY, ROUTINE_LAST_DAY) if d not in DST_DAYS]
     jobs: list[Job] = []
     for _ in range(count):
         day = rng.choice(days)
-        submit = epoch(datetime.combine(day, datetime.min.time())) + rng.randint(8, 17) * 3600
-        submit += rng.randint(0, 3599)
+        submit = midnight(day) + rng.randint(8 * 3600, 18 * 3600 - 1)
         start = submit + rng.randint(0, 60)
         if rng.random() < 0.5:
-            job = Job(seq.next(), submit, start, start + rng.randint(600, 3 * 3600), "jupyter")
+            job = Job(next(seq), submit, start, start + rng.randint(600, 3 * 3600), "jupyter")
             job.timelimit = rng.choice(("UNLIMITED", "04:00:00"))
             job.req_nodes, job.qos, job.user = "1", "interactive", "someone"
         else:
             name = f"distiller-transfer-{rng.randint(10, 99)}"
-            job = Job(seq.next(), submit, start, start + rng.randint(10, 600), name)
+            job = Job(next(seq), submit, start, start + rng.randint(10, 600), name)
             job.timelimit, job.req_nodes, job.qos = "Partition_Limit", "1", "xfer"
         jobs.append(job)
     long_start = epoch(LONG_JOB_START)
-    long_job = Job(seq.next(), long_start - 7, long_start, long_start + 97965, "jupyter")
+    long_job = Job(next(seq), long_start - 7, long_start, long_start + 97965, "jupyter")
     long_job.timelimit, long_job.req_nodes, long_job.qos = "UNLIMITED", "1", "interactive"
     long_job.user = "someone"
     return [*jobs, long_job]
@@ -552,38 +591,37 @@ def number_jobs(rng: random.Random, jobs: list[Job]) -> None:
 # --------------------------------------------------------------------------- sacct output
 
 
-def sacct_line(
-    name: str, job_id: str, job: Job, times: tuple[str, str, str], elapsed: int, *, step: bool
-) -> str:
-    """One `--parsable2` line; steps have no time limit, QOS or user."""
+def sacct_line(job: Job, step: str, times: tuple[str, str, str], elapsed: int) -> str:
+    """One `--parsable2` line of the job (`step` "") or of a step (batch, extern, 0).
+
+    Steps show no time limit, QOS or user; the extern step always exits 0:0.
+    """
     submit, start, end = times
-    timelimit, qos, user = ("", "", "") if step else (job.timelimit, job.qos, job.user)
-    fields = [name, job_id, timelimit, duration(elapsed), submit, start, end, job.req_nodes]
-    return "|".join([*fields, qos, user, job.exit_code if name != "extern" else "0:0"])
+    if not step:
+        head = [job.name, str(job.job_id), job.timelimit]
+        tail = [job.qos, job.user, job.exit_code]
+    else:
+        name = "python" if step == "0" else step
+        head = [name, f"{job.job_id}.{step}", ""]
+        tail = ["", "", "0:0" if step == "extern" else job.exit_code]
+    return "|".join([*head, duration(elapsed), submit, start, end, job.req_nodes, *tail])
 
 
-def sacct_lines(job: Job, window: Window) -> list[str]:
-    """The job as sacct shows it when run at the window's end, steps included."""
-    finish = window.finish
+def sacct_lines(job: Job, finish: int) -> list[str]:
+    """The job as sacct shows it when run at `finish` (a window's end), steps included."""
     if job.start is None or job.start >= finish:  # never started, or still pending
         cancelled = job.start is None and job.end <= finish
         start_text = job.never_started if cancelled else "Unknown"
         end_text = sacct_time(job.end) if cancelled and start_text == "None" else "Unknown"
         times = (sacct_time(job.submit), start_text, end_text)
-        return [sacct_line(job.name, str(job.job_id), job, times, 0, step=False)]
+        return [sacct_line(job, "", times, 0)]
     end = job.end if job.end <= finish else None
     end_text = sacct_time(end) if end is not None else "Unknown"
     elapsed = (end if end is not None else finish) - job.start
     start_text = sacct_time(job.start)
-    lines = [
-        sacct_line(
-            job.name, str(job.job_id), job, (sacct_time(job.submit), start_text, end_text),
-            elapsed, step=False,
-        )
-    ]
+    lines = [sacct_line(job, "", (sacct_time(job.submit), start_text, end_text), elapsed)]
     for step in ("batch", "extern"):
-        step_times = (start_text, start_text, end_text)
-        lines.append(sacct_line(step, f"{job.job_id}.{step}", job, step_times, elapsed, step=True))
+        lines.append(sacct_line(job, step, (start_text, start_text, end_text), elapsed))
     if job.python_step is not None and job.start + job.python_step < finish:
         step_start = job.start + job.python_step
         step_end = end - 1 if end is not None else None
@@ -593,9 +631,7 @@ def sacct_lines(job: Job, window: Window) -> list[str]:
             sacct_time(step_start),
             sacct_time(step_end) if step_end is not None else "Unknown",
         )
-        lines.append(
-            sacct_line("python", f"{job.job_id}.0", job, step_times, step_elapsed, step=True)
-        )
+        lines.append(sacct_line(job, "0", step_times, step_elapsed))
     return lines
 
 
@@ -609,7 +645,7 @@ def write_sacct(out: Path, windows: list[Window], jobs: list[Job]) -> None:
         lines = [SACCT_HEADER] if window.header else []
         for job in by_id:
             if job.submit < finish and job.end >= begin:
-                lines += sacct_lines(job, window)
+                lines += sacct_lines(job, finish)
         write_text(folder / window.filename, lines)
 
 
@@ -676,11 +712,10 @@ def uuid_like(rng: random.Random) -> str:
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
-def write_rec_status(out: Path, rng: random.Random, scans: list[Scan]) -> int:
-    """Four receiver status files per scan under a folder per local day; returns files written."""
+def write_rec_status(out: Path, rng: random.Random, scans: list[Scan]) -> None:
+    """Four receiver status files per scan, in a folder per local day of acquisition."""
     root = out / "ncem" / "rec_status"
     made: set[Path] = set()
-    written = 0
     for scan in sorted(scans, key=lambda s: s.number):
         folder = root / local(scan.acquired).date().isoformat()
         if folder not in made:
@@ -698,8 +733,6 @@ def write_rec_status(out: Path, rng: random.Random, scans: list[Scan]) -> int:
             }
             name = f"4dstem_rec_status_{receiver}_scan_{scan.number}.json"
             (folder / name).write_text(json.dumps(doc) + "\n", encoding="utf-8", newline="\n")
-            written += 1
-    return written
 
 
 def data_files(rng: random.Random, scan: Scan) -> list[tuple[str, int]]:
@@ -725,19 +758,20 @@ NCEM_EXTRAS = (
 )
 
 
-def write_listing(path: Path, entries: list[tuple[str, int]], form: str) -> int:
-    """A stat listing `<path>|<mtime>` sorted by path; returns the number of lines."""
+def write_listing(path: Path, entries: list[tuple[str, int]], form: str) -> None:
+    """A stat listing `<path>|<mtime>` sorted by path."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [f"{name}|{mtime_text(ns, form)}" for name, ns in sorted(entries)]
     write_text(path, lines)
-    return len(lines)
 
 
-def write_data_files(out: Path, rng: random.Random, offload: list[Scan], routine: list[Scan]) -> None:
+def write_data_files(
+    out: Path, rng: random.Random, offload: list[Scan], routine: list[Scan]
+) -> None:
     """Routine scans as `%Y`, big offload scans as `%T@`, small ones as `%y`."""
     extra_ns = epoch(datetime(2023, 10, 16, 8, 30, 45)) * NS + 123_456_789
     groups = {
-        1: ([s for s in routine], "epoch"),
+        1: (routine, "epoch"),
         2: ([s for s in offload if s.size >= 512], "find"),
         3: ([s for s in offload if s.size < 512], "stat_y"),
     }
@@ -800,7 +834,9 @@ def not_distiller_counted(rng: random.Random) -> list[tuple[str, int]]:
     return entries
 
 
-def write_counted(out: Path, rng: random.Random, streaming: list[Scan], routine: list[Scan]) -> None:
+def write_counted(
+    out: Path, rng: random.Random, streaming: list[Scan], routine: list[Scan]
+) -> None:
     """Small streaming sizes as `%y`, large ones as `%T@`, routine scans as `%Y`."""
     folder = out / "nersc"
     small = [s for s in streaming if s.size < 512]
@@ -814,8 +850,13 @@ def write_counted(out: Path, rng: random.Random, streaming: list[Scan], routine:
 # --------------------------------------------------------------------------- stempy
 
 
-def stempy_runs(rng: random.Random, size: int, blank: bool, clock: datetime) -> list[dict]:
-    """4-5 timed counting runs of one scan; `clock` is when the first one ran."""
+StempyRun = dict[str, float | str]
+
+
+def stempy_runs(
+    rng: random.Random, size: int, blank: bool, clock: datetime
+) -> tuple[list[StempyRun], datetime]:
+    """4-5 timed counting runs of one scan from `clock`; also returns when the next may start."""
     profile = PROFILES[size]
     runs = []
     for _ in range(rng.choice((4, 5, 5, 5, 5))):
@@ -832,7 +873,7 @@ def stempy_runs(rng: random.Random, size: int, blank: bool, clock: datetime) -> 
             }
         )
         clock += timedelta(seconds=count_time + save_time + rng.uniform(5, 20))
-    return runs
+    return runs, clock + timedelta(seconds=rng.uniform(10, 40))
 
 
 def write_stempy(out: Path, rng: random.Random) -> None:
@@ -840,10 +881,9 @@ def write_stempy(out: Path, rng: random.Random) -> None:
     plan = [(n, SIZES[(n - 14) % 4], False) for n in range(14, 30)]
     plan += [(n, SIZES[n - 93], True) for n in range(93, 97)]
     clock = datetime(2024, 5, 3, 7, 33, 12)
-    log: dict[str, list[dict]] = {}
+    log: dict[str, list[StempyRun]] = {}
     for number, size, blank in plan:
-        log[f"{number:05d}"] = stempy_runs(rng, size, blank, clock)
-        clock += timedelta(seconds=sum(r["total_time"] + 12 for r in log[f"{number:05d}"]))
+        log[f"{number:05d}"], clock = stempy_runs(rng, size, blank, clock)
     folder = out / "stempy"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "save_times.json").write_text(
@@ -860,13 +900,16 @@ def write_text(path: Path, lines: list[str]) -> None:
 
 
 def write_demo(out: Path, scale: int = 1, seed: int = 0) -> Path:
-    """Write a synthetic dataset in the native formats under `out` plus `out/turnaround.toml`; return the config path."""  # noqa: E501
+    """Write a synthetic dataset in the native formats under `out` plus `out/turnaround.toml`.
+
+    Return the config path. The same (scale, seed) always gives byte-identical files.
+    """
     if not 1 <= scale <= MAX_SCALE:
         raise ValueError(f"scale must be between 1 and {MAX_SCALE}, not {scale}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    seq = Counter()
+    seq = itertools.count(1)  # creation order of jobs
 
     windows = sacct_windows(rng)
     routine = routine_scans(rng, scale, windows)
@@ -881,8 +924,10 @@ def write_demo(out: Path, scale: int = 1, seed: int = 0) -> Path:
 
     streaming = [scan for e in STREAMING for scan in experiment_scans(rng, e)]
     offload = [scan for e in OFFLOAD for scan in experiment_scans(rng, e)]
-    kept = sorted(rng.sample(routine, min(len(routine), REC_STATUS_ROUTINE_PER_SCALE * scale)),
-                  key=lambda s: s.number)
+    kept = sorted(
+        rng.sample(routine, min(len(routine), REC_STATUS_ROUTINE_PER_SCALE * scale)),
+        key=lambda s: s.number,
+    )
     write_rec_status(out, rng, streaming + offload + kept)
     with_data = [s for s in kept if rng.random() < ROUTINE_DATA_FILE_RATE]
     write_data_files(out, rng, offload, with_data)
