@@ -1,0 +1,96 @@
+"""`build`: dbt on the warehouse a config names, in a subprocess so no lock outlives it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from loaders.config import Config
+from loaders.errors import TurnaroundError
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class BuildResult:
+    """What a dbt invocation did: its exit code and, per status, how many nodes ended so."""
+
+    exit_code: int
+    statuses: Counter[str] = field(default_factory=Counter)
+    failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def data_quality_failed(self) -> bool:
+        """True when a test at error severity failed (or any node errored)."""
+        return self.exit_code == 1
+
+    def summary(self) -> str:
+        """One line: how many nodes were ok, warned, failed or errored."""
+        ok = self.statuses["success"] + self.statuses["pass"]
+        parts = [f"{ok} ok", f"{self.statuses['warn']} warn"]
+        parts.append(f"{self.statuses['fail'] + self.statuses['error']} error")
+        if self.statuses["skipped"]:
+            parts.append(f"{self.statuses['skipped']} skipped")
+        return "dbt build: " + ", ".join(parts)
+
+
+def dbt_executable() -> str:
+    """The dbt of this environment."""
+    beside = Path(sys.executable).with_name("dbt")
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("dbt")
+    if not found:
+        raise TurnaroundError("dbt is not installed in this environment (run `make run`)")
+    return found
+
+
+def dbt_environment(config: Config) -> dict[str, str]:
+    """Environment for dbt: the warehouse path, repo profiles, output beside the warehouse."""
+    work = config.warehouse.parent / "dbt"
+    env = dict(os.environ)
+    env.update(
+        {
+            "TURNAROUND_WAREHOUSE": str(config.warehouse),
+            "DBT_PROFILES_DIR": str(PROJECT_DIR),
+            "DBT_PROJECT_DIR": str(PROJECT_DIR),
+            "DBT_TARGET_PATH": str(work / "target"),
+            "DBT_LOG_PATH": str(work / "logs"),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        }
+    )
+    return env
+
+
+def run_dbt(config: Config, command: str, args: list[str] | None = None) -> BuildResult:
+    """Run `dbt <command>` for the config's warehouse and zone; output goes to the terminal."""
+    config.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    dbt_vars = json.dumps({"timezone": config.timezone})
+    argv = [dbt_executable(), command, "--vars", dbt_vars, *(args or [])]
+    env = dbt_environment(config)
+    results = Path(env["DBT_TARGET_PATH"]) / "run_results.json"
+    results.unlink(missing_ok=True)
+    completed = subprocess.run(argv, env=env, cwd=PROJECT_DIR, check=False)
+    result = BuildResult(exit_code=min(completed.returncode, 2))
+    if results.exists():
+        for node in json.loads(results.read_text(encoding="utf-8")).get("results", []):
+            status = str(node.get("status"))
+            result.statuses[status] += 1
+            line = f"{node.get('unique_id')}: {node.get('message')}"
+            if status in ("fail", "error"):
+                result.failures.append(line)
+            elif status == "warn":
+                result.warnings.append(line)
+    return result
+
+
+def build(config: Config, args: list[str] | None = None) -> BuildResult:
+    """`dbt build` on the warehouse named in the config."""
+    return run_dbt(config, "build", args)

@@ -1,0 +1,179 @@
+"""The `turnaround` command: a thin layer over the library (load, build, refresh, demo, shell).
+
+Exit codes: 0 ok, 1 data-quality failure (a dbt test at error severity), 2 usage or input error
+with a message naming the file (and line) at fault.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from loaders.build import BuildResult, build
+from loaders.comparison import comparison_rows, format_comparison
+from loaders.config import DEFAULT_CONFIG, SOURCES, Config, load_config
+from loaders.errors import TurnaroundError
+from loaders.pipeline import load
+
+
+def _add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=DEFAULT_CONFIG,
+        metavar="FILE",
+        help=f"config file (default: ./{DEFAULT_CONFIG})",
+    )
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="turnaround",
+        description="Measure how fast 4D Camera data reaches the supercomputer: "
+        "load raw telemetry into a DuckDB warehouse and build the marts with dbt.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p_load = commands.add_parser(
+        "load",
+        help="load new and changed input files into the raw schema",
+        description="Load the inputs of the config (or only the named sources) into raw tables. "
+        "Files already loaded unchanged are skipped; changed files replace their rows.",
+    )
+    _add_config(p_load)
+    p_load.add_argument(
+        "sources",
+        nargs="*",
+        metavar="SOURCE",
+        help=f"only these sources ({', '.join(SOURCES)})",
+    )
+
+    p_build = commands.add_parser(
+        "build",
+        help="dbt build on the warehouse named in the config",
+        description="Run `dbt build` on the config's warehouse; extra arguments go to dbt "
+        "(e.g. `turnaround build --select marts`).",
+    )
+    _add_config(p_build)
+    p_build.add_argument(
+        "dbt_args",
+        nargs=argparse.REMAINDER,
+        metavar="DBT ARGS",
+        help="arguments passed to dbt build",
+    )
+
+    p_refresh = commands.add_parser(
+        "refresh",
+        help="load, then build, then print the comparison table",
+        description="Load every input, run dbt build and print the file transfer vs "
+        "streaming comparison. Exits 1 when a dbt test at error severity fails.",
+    )
+    _add_config(p_refresh)
+
+    p_demo = commands.add_parser(
+        "demo",
+        help="write a synthetic dataset and a turnaround.toml for it",
+        description="Write a synthetic dataset in the native input formats, shaped like the "
+        "published data (deterministic by seed), and a turnaround.toml that loads it.",
+    )
+    p_demo.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    p_demo.add_argument(
+        "--scale",
+        type=int,
+        default=1,
+        metavar="N",
+        help="volume as a multiple of the published data (default 1)",
+    )
+    p_demo.add_argument("--seed", type=int, default=0, metavar="S", help="random seed")
+
+    p_shell = commands.add_parser(
+        "shell",
+        help="open the DuckDB shell on the warehouse, read-only",
+        description="Open the DuckDB shell (duckdb-cli) on the config's warehouse, read-only.",
+    )
+    _add_config(p_shell)
+    return parser
+
+
+def _report_build(result: BuildResult) -> int:
+    print(result.summary())
+    for warning in result.warnings:
+        print(f"  warn: {warning}")
+    for failure in result.failures:
+        print(f"  error: {failure}", file=sys.stderr)
+    return result.exit_code
+
+
+def cmd_load(config: Config, sources: list[str]) -> int:
+    summary = load(config, sources)
+    print(f"load {summary.load_id} into {config.warehouse}")
+    for line in summary.lines():
+        print(f"  {line}")
+    return 0
+
+
+def cmd_refresh(config: Config) -> int:
+    cmd_load(config, [])
+    code = _report_build(build(config, ["--quiet"]))
+    if code == 2:
+        return 2
+    print()
+    print(format_comparison(comparison_rows(config)))
+    print()
+    print(f"Warehouse: {config.warehouse}")
+    print(f"Open it with: turnaround shell --config {config.path}")
+    return code
+
+
+def cmd_shell(config: Config) -> int:
+    if not config.warehouse.exists():
+        raise TurnaroundError(
+            f"{config.warehouse}: no warehouse yet; run `turnaround refresh --config "
+            f"{config.path}` first"
+        )
+    beside = Path(sys.executable).with_name("duckdb")
+    duckdb_cli = str(beside) if beside.exists() else shutil.which("duckdb")
+    if not duckdb_cli:
+        raise TurnaroundError("the DuckDB shell (duckdb-cli) is not installed; run `make run`")
+    os.execv(duckdb_cli, [duckdb_cli, "-readonly", str(config.warehouse)])
+    return 0  # not reached
+
+
+def cmd_demo(out: Path, scale: int, seed: int) -> int:
+    from loaders.demo import write_demo
+
+    if scale < 1:
+        raise TurnaroundError(f"--scale must be 1 or more, not {scale}")
+    config_path = write_demo(out, scale=scale, seed=seed)
+    print(f"demo dataset (scale {scale}, seed {seed}) written; config: {config_path}")
+    return 0
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = make_parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            return cmd_demo(args.out, args.scale, args.seed)
+        config = load_config(args.config)
+        if args.command == "load":
+            return cmd_load(config, args.sources)
+        if args.command == "build":
+            dbt_args = args.dbt_args[1:] if args.dbt_args[:1] == ["--"] else args.dbt_args
+            return _report_build(build(config, dbt_args))
+        if args.command == "refresh":
+            return cmd_refresh(config)
+        return cmd_shell(config)
+    except TurnaroundError as exc:
+        print(f"turnaround: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run())

@@ -1,0 +1,53 @@
+"""Reading the comparison mart for the terminal."""
+
+from __future__ import annotations
+
+from loaders.config import Config
+from loaders.warehouse import connect
+
+
+def comparison_rows(config: Config) -> list[tuple[object, ...]]:
+    """Rows of marts.transfer_comparison, smallest scans first (read-only, released at once)."""
+    con = connect(config.warehouse, read_only=True)
+    try:
+        return con.execute(
+            """
+            select scan_size, data_size_gb, file_transfer_mean_s, file_transfer_std_s,
+                streaming_mean_s, streaming_std_s, enhancement
+            from marts.transfer_comparison
+            order by scan_size
+            """
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def _cell(mean: object, std: object) -> str:
+    """`52.0 ± 30.6`, or `-` when unknown."""
+    if mean is None:
+        return "-"
+    return f"{mean:.1f} ± {std:.1f}" if std is not None else f"{mean:.1f}"
+
+
+def format_comparison(rows: list[tuple[object, ...]]) -> str:
+    """The paper's table as plain text."""
+    header = ("scan", "data (GB)", "file transfer (s)", "streaming (s)", "enhancement")
+    lines = [header]
+    for size, gb, ft_mean, ft_std, st_mean, st_std, enhancement in rows:
+        lines.append(
+            (
+                f"{size}x{size}",
+                f"{gb:.1f}",
+                _cell(ft_mean, ft_std),
+                _cell(st_mean, st_std),
+                "-" if enhancement is None else f"x{enhancement:.1f}",
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    text = [
+        "  ".join(cell.rjust(width) for cell, width in zip(line, widths, strict=True))
+        for line in lines
+    ]
+    if len(lines) == 1:
+        text.append("(no scan size has data yet)")
+    return "\n".join(text)
