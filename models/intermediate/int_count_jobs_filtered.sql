@@ -7,7 +7,21 @@ jobs as (
 ),
 
 count_jobs as (
-    select * from jobs
+    select
+        job_id,
+        job_name,
+        user_name,
+        qos,
+        req_nodes,
+        exit_code,
+        submitted_at,
+        started_at,
+        ended_at,
+        elapsed_s,
+        timelimit_s,
+        source_file,
+        source_line
+    from jobs
     where
         job_name like '%{{ var("count_job_name_contains") }}%'
         and started_at is not null

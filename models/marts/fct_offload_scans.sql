@@ -25,8 +25,9 @@ offload_scans as (
             as offload_s
     from receiver_scans
     inner join experiments
-        on receiver_scans.scan_number
-        between experiments.first_scan_number and experiments.last_scan_number
+        on
+            receiver_scans.scan_number
+            between experiments.first_scan_number and experiments.last_scan_number
     inner join written_scans on receiver_scans.scan_number = written_scans.scan_number
 )
 

@@ -36,8 +36,9 @@ streaming_scans as (
             as latency_s
     from first_counted
     inner join experiments
-        on first_counted.scan_number
-        between experiments.first_scan_number and experiments.last_scan_number
+        on
+            first_counted.scan_number
+            between experiments.first_scan_number and experiments.last_scan_number
     inner join receiver_scans on first_counted.scan_number = receiver_scans.scan_number
 )
 

@@ -17,7 +17,8 @@ measured as (
 select experiments.experiment_id
 from experiments
 left join measured
-    on measured.scan_number
-    between experiments.first_scan_number and experiments.last_scan_number
+    on
+        measured.scan_number
+        between experiments.first_scan_number and experiments.last_scan_number
 group by experiments.experiment_id
 having count(measured.scan_number) = 0

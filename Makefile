@@ -1,0 +1,47 @@
+# Two commands: `make run` (demo warehouse end to end) and `make test` (the whole suite).
+# Everything is installed from uv.lock into .venv; uv itself is pinned below.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+VENV := .venv
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+BIN := $(VENV)/bin
+DEMO := demo
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+.PHONY: install run test lint sqllint pytest dbt-test clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+install: $(VENV)/.synced
+
+$(DEMO)/turnaround.toml: | install
+	$(BIN)/turnaround demo --out $(DEMO)
+
+run: install $(DEMO)/turnaround.toml
+	$(BIN)/turnaround refresh --config $(DEMO)/turnaround.toml
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+sqllint: install
+	$(BIN)/sqlfluff lint models tests/dbt analyses
+
+pytest: install
+	$(BIN)/pytest
+
+test: lint sqllint pytest
+
+clean:
+	rm -rf $(DEMO) target logs .pytest_cache
