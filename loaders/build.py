@@ -69,11 +69,11 @@ def dbt_environment(config: Config) -> dict[str, str]:
     return env
 
 
-def run_dbt(config: Config, command: str, args: list[str] | None = None) -> BuildResult:
-    """Run `dbt <command>` for the config's warehouse and zone; output goes to the terminal."""
+def run_dbt(config: Config, command: list[str], args: list[str] | None = None) -> BuildResult:
+    """Run `dbt <command...>` for the config's warehouse and zone; output goes to the terminal."""
     config.warehouse.parent.mkdir(parents=True, exist_ok=True)
     dbt_vars = json.dumps({"timezone": config.timezone})
-    argv = [dbt_executable(), command, "--vars", dbt_vars, *(args or [])]
+    argv = [dbt_executable(), *command, "--vars", dbt_vars, *(args or [])]
     env = dbt_environment(config)
     results = Path(env["DBT_TARGET_PATH"]) / "run_results.json"
     results.unlink(missing_ok=True)
@@ -93,4 +93,4 @@ def run_dbt(config: Config, command: str, args: list[str] | None = None) -> Buil
 
 def build(config: Config, args: list[str] | None = None) -> BuildResult:
     """`dbt build` on the warehouse named in the config."""
-    return run_dbt(config, "build", args)
+    return run_dbt(config, ["build"], args)

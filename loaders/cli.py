@@ -156,7 +156,10 @@ def cmd_demo(out: Path, scale: int, seed: int) -> int:
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    args = make_parser().parse_args(argv)
+    parser = make_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "build":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         if args.command == "demo":
             return cmd_demo(args.out, args.scale, args.seed)
@@ -164,7 +167,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         if args.command == "load":
             return cmd_load(config, args.sources)
         if args.command == "build":
-            dbt_args = args.dbt_args[1:] if args.dbt_args[:1] == ["--"] else args.dbt_args
+            dbt_args = [*extra, *args.dbt_args]
+            if dbt_args[:1] == ["--"]:
+                dbt_args = dbt_args[1:]
             return _report_build(build(config, dbt_args))
         if args.command == "refresh":
             return cmd_refresh(config)

@@ -1,0 +1,150 @@
+"""The `turnaround` command line: help, exit codes, messages, shell, lock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import Built, refresh, turnaround
+
+COMMANDS = ("load", "build", "refresh", "demo", "shell")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str) -> None:
+    done = turnaround(command, "--help")
+    assert done.returncode == 0
+    assert f"usage: turnaround {command}" in done.stdout
+
+
+def test_no_command_is_a_usage_error() -> None:
+    done = turnaround()
+    assert done.returncode == 2
+    assert "usage: turnaround" in done.stderr
+
+
+def test_missing_config_names_the_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.toml"
+    done = turnaround("load", "--config", str(missing))
+    assert done.returncode == 2
+    assert str(missing) in done.stderr and "not found" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _config(folder: Path, inputs: str) -> Path:
+    return _write(
+        folder / "turnaround.toml",
+        'warehouse = "warehouse.duckdb"\ntimezone = "America/Los_Angeles"\n\n' + inputs,
+    )
+
+
+SACCT_INPUT = '[[inputs]]\nsource = "slurm"\nformat = "sacct"\npaths = ["slurm/*.txt"]\n'
+GOOD_SACCT = (
+    "distiller-count-1|101|00:30:00|00:01:00|2023-05-01T10:00:00|2023-05-01T10:00:05|"
+    "2023-05-01T10:01:05|4|realtime_m1|dstlr|0:0\n"
+)
+
+
+def test_unparsable_input_exits_2_naming_file_and_line(tmp_path: Path) -> None:
+    config = _config(tmp_path, SACCT_INPUT)
+    bad = _write(tmp_path / "slurm" / "w1.txt", GOOD_SACCT + "distiller-count-2|102|oops\n")
+    done = turnaround("load", "--config", str(config))
+    assert done.returncode == 2
+    assert f"{bad}:2: expected 11 fields, found 3" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_load_twice_changes_no_row_count(tmp_path: Path) -> None:
+    config = _config(tmp_path, SACCT_INPUT)
+    _write(tmp_path / "slurm" / "w1.txt", GOOD_SACCT)
+    assert turnaround("load", "--config", str(config)).returncode == 0
+    second = turnaround("load", "--config", str(config))
+    assert second.returncode == 0
+    assert "0 new, 0 changed, 1 unchanged files; 0 rows" in second.stdout
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    try:
+        assert con.execute("select count(*) from raw.slurm").fetchone() == (1,)
+        assert con.execute("select count(*) from raw.loads").fetchone() == (1,)
+    finally:
+        con.close()
+
+
+def test_a_held_warehouse_is_reported_in_one_sentence(tmp_path: Path) -> None:
+    config = _config(tmp_path, SACCT_INPUT)
+    _write(tmp_path / "slurm" / "w1.txt", GOOD_SACCT)
+    holder = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    try:
+        done = turnaround("load", "--config", str(config))
+    finally:
+        holder.close()
+    assert done.returncode == 2
+    assert "is in use by process" in done.stderr and "Traceback" not in done.stderr
+
+
+NEGATIVE_LATENCY_INPUTS = """\
+[[inputs]]
+source = "rec_status"
+format = "csv"
+paths = ["ncem/created.csv"]
+
+[[inputs]]
+source = "nersc_counted_files"
+format = "csv"
+paths = ["nersc/scan_times.csv"]
+"""
+
+
+def test_refresh_exits_1_when_an_error_test_fails(tmp_path: Path) -> None:
+    config = _config(tmp_path, NEGATIVE_LATENCY_INPUTS)
+    t = "2023-10-13T16:45:09+00:00"
+    _write(
+        tmp_path / "ncem" / "created.csv",
+        f"scan_number,time0,time1,time2,time3\n2709,{t},{t},{t},{t}\n",
+    )
+    # counted at NERSC 9 s before the receivers saw the scan: a clock error
+    _write(
+        tmp_path / "nersc" / "scan_times.csv",
+        "distiller_id,scan_number,datetime\n02209,2709,2023-10-13 09:45:00\n",
+    )
+    built = refresh(config)
+    assert built.exit_code == 1, built.output
+    assert "streaming_latency_not_negative" in built.output
+    assert built.query("select latency_s from marts.fct_streaming_scans") == [(-9.0,)]
+
+
+def test_shell_opens_the_warehouse_read_only(published: Built) -> None:
+    done = turnaround(
+        "shell",
+        "--config",
+        str(published.config),
+        stdin="select count(*) as jobs from marts.fct_count_jobs;\n",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2268" in done.stdout
+    write = turnaround(
+        "shell", "--config", str(published.config), stdin="create table raw.x (a integer);\n"
+    )
+    assert "read-only" in (write.stdout + write.stderr).lower()
+
+
+def test_shell_without_warehouse_says_what_to_run(tmp_path: Path) -> None:
+    config = _config(tmp_path, SACCT_INPUT)
+    done = turnaround("shell", "--config", str(config))
+    assert done.returncode == 2
+    assert "turnaround refresh" in done.stderr
+
+
+def test_build_passes_arguments_to_dbt(published: Built) -> None:
+    done = turnaround("build", "--config", str(published.config), "--select", "stg_slurm__jobs")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "dbt build:" in done.stdout
+    assert "view model staging.stg_slurm__jobs" in done.stdout
+    assert "model marts.fct_count_jobs" not in done.stdout
