@@ -33,16 +33,26 @@ class InputSpec:
     paths: tuple[str, ...]
     base_dir: Path
 
-    def resolve(self) -> list[Path]:
-        """Return the files (directories for format `dir`) the globs match, sorted, no repeats."""
+    def resolve_each(self) -> tuple[list[Path], list[str]]:
+        """The files (folders for format `dir`) the globs match, sorted, no repeats, and the
+        globs that match nothing. A folder inside another matched folder is walked once, as
+        part of the outer one."""
         found: set[Path] = set()
+        unmatched: list[str] = []
         for pattern in self.paths:
             full = pattern if Path(pattern).is_absolute() else str(self.base_dir / pattern)
-            for hit in glob.glob(full, recursive=True):
-                path = Path(hit).resolve()
-                if path.is_dir() if self.format == "dir" else path.is_file():
-                    found.add(path)
-        return sorted(found)
+            hits = {Path(hit).resolve() for hit in glob.glob(full, recursive=True)}
+            hits = {p for p in hits if (p.is_dir() if self.format == "dir" else p.is_file())}
+            if not hits:
+                unmatched.append(pattern)
+            found |= hits
+        if self.format == "dir":
+            found = {p for p in found if not any(q in p.parents for q in found)}
+        return sorted(found), unmatched
+
+    def resolve(self) -> list[Path]:
+        """The files (folders for format `dir`) the globs match."""
+        return self.resolve_each()[0]
 
 
 @dataclass(frozen=True)

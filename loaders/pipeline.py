@@ -16,7 +16,7 @@ import pandas as pd
 
 from loaders.config import Config, InputSpec
 from loaders.errors import LoadError
-from loaders.sources import KINDS
+from loaders.sources import KINDS, Parsed
 from loaders.sources.files import walk_listing
 from loaders.warehouse import connect, create_raw_schema
 
@@ -75,34 +75,65 @@ def _known_hashes(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, str]
     return dict(rows)
 
 
-def _write_rows(
-    con: duckdb.DuckDBPyConnection,
-    source: str,
-    path: str,
-    rows: list[tuple[object, ...]],
-    load_id: int,
-    loaded_at: datetime,
-) -> None:
-    """Replace the raw rows of one file with `rows`."""
-    con.execute(f"delete from raw.{source} where _source_file = ?", [path])
-    if not rows:
-        return
-    columns = KINDS[source].columns
-    frame = pd.DataFrame(rows, columns=["_record_number", *columns], dtype=object)
-    con.register("incoming_rows", frame)
-    try:
-        con.execute(
-            f"""
-            insert into raw.{source} ({", ".join(columns)},
-                _source_file, _record_number, _load_id, _loaded_at)
-            select {", ".join(f"cast({c} as varchar)" for c in columns)},
-                ?, cast(_record_number as bigint), ?, ?
-            from incoming_rows
-            """,
-            [path, load_id, loaded_at],
-        )
-    finally:
-        con.unregister("incoming_rows")
+class RawWriter:
+    """Buffers the rows and ledger entries of one source and writes them in bulk.
+
+    Per-file inserts cost milliseconds each (thousands of small status files a day), so rows are
+    gathered into one frame per flush; a changed file's earlier rows are deleted first.
+    """
+
+    FLUSH_ROWS = 200_000
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, source: str, load_id: int) -> None:
+        self.con = con
+        self.source = source
+        self.load_id = load_id
+        self.columns = KINDS[source].columns
+        self.rows: list[tuple[object, ...]] = []
+        self.replaced: list[str] = []
+        self.ledger: list[tuple[object, ...]] = []
+
+    def add(
+        self, path: str, parsed: Parsed, ledger_entry: tuple[object, ...], replaced: bool
+    ) -> None:
+        """Queue one file's rows (each prefixed with its path) and its ledger entry."""
+        if replaced:
+            self.replaced.append(path)
+        self.rows.extend((path, *row) for row in parsed.rows)
+        self.ledger.append(ledger_entry)
+        if len(self.rows) >= self.FLUSH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what is queued."""
+        if self.replaced:
+            self.con.execute(
+                f"delete from raw.{self.source} where _source_file in (select unnest(?))",
+                [self.replaced],
+            )
+        if self.rows:
+            names = ["_source_file", "_record_number", *self.columns]
+            frame = pd.DataFrame(self.rows, columns=names, dtype=object)
+            self.con.register("incoming_rows", frame)
+            try:
+                self.con.execute(
+                    f"""
+                    insert into raw.{self.source} ({", ".join(self.columns)},
+                        _source_file, _record_number, _load_id, _loaded_at)
+                    select {", ".join(f"cast({c} as varchar)" for c in self.columns)},
+                        _source_file, cast(_record_number as bigint), ?, ?
+                    from incoming_rows
+                    """,
+                    [self.load_id, datetime.now(UTC)],
+                )
+            finally:
+                self.con.unregister("incoming_rows")
+        if self.ledger:
+            self.con.executemany(
+                "insert into raw.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null)",
+                self.ledger,
+            )
+        self.rows, self.replaced, self.ledger = [], [], []
 
 
 def _load_input(
@@ -114,11 +145,11 @@ def _load_input(
 ) -> None:
     """Load the new and changed files of one `[[inputs]]` entry."""
     tally = summary.sources.setdefault(spec.source, SourceTally())
-    paths = spec.resolve()
-    if not paths:
-        summary.unmatched.extend(f"{spec.source}: {p}" for p in spec.paths)
+    paths, unmatched = spec.resolve_each()
+    summary.unmatched.extend(f"{spec.source}: {pattern}" for pattern in unmatched)
     known = _known_hashes(con, spec.source)
     read = KINDS[spec.source].readers[spec.format]
+    writer = RawWriter(con, spec.source, load_id)
     for path in paths:
         key = str(path)
         if (spec.source, key) in seen:
@@ -131,30 +162,28 @@ def _load_input(
             tally.files_unchanged += 1
             continue
         parsed = read(path, data)
-        _write_rows(con, spec.source, key, parsed.rows, load_id, started)
-        status = "replaced" if key in known else "loaded"
-        con.execute(
-            "insert into raw.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null)",
-            [
-                load_id,
-                spec.source,
-                spec.format,
-                key,
-                len(data),
-                digest,
-                len(parsed.rows),
-                parsed.skipped,
-                started,
-                datetime.now(UTC),
-                status,
-            ],
+        replaced = key in known
+        entry = (
+            load_id,
+            spec.source,
+            spec.format,
+            key,
+            len(data),
+            digest,
+            len(parsed.rows),
+            parsed.skipped,
+            started,
+            datetime.now(UTC),
+            "replaced" if replaced else "loaded",
         )
-        if status == "replaced":
+        writer.add(key, parsed, entry, replaced)
+        if replaced:
             tally.files_replaced += 1
         else:
             tally.files_new += 1
         tally.rows += len(parsed.rows)
         tally.skipped += parsed.skipped
+    writer.flush()
 
 
 def load(config: Config, sources: list[str] | None = None) -> LoadSummary:
@@ -164,9 +193,7 @@ def load(config: Config, sources: list[str] | None = None) -> LoadSummary:
     con = connect(config.warehouse)
     try:
         create_raw_schema(con)
-        (load_id,) = con.execute(
-            "select coalesce(max(load_id), 0) + 1 from raw.loads"
-        ).fetchone() or (1,)
+        (load_id,) = con.execute("select nextval('raw.load_ids')").fetchone() or (1,)
         summary = LoadSummary(load_id=load_id)
         seen: set[tuple[str, str]] = set()
         con.begin()

@@ -63,6 +63,11 @@ def create_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw schema, one table per source and the load ledger, if missing."""
     con.execute("create schema if not exists raw")
     con.execute(LOADS_DDL)
+    # one id per `load` run, never reused (a run that changes nothing still takes one)
+    (next_id,) = con.execute("select coalesce(max(load_id), 0) + 1 from raw.loads").fetchone() or (
+        1,
+    )
+    con.execute(f"create sequence if not exists raw.load_ids start with {int(next_id)}")
     for source, kind in KINDS.items():
         columns = [f"{name} varchar" for name in kind.columns]
         columns += [f"{name} {sql_type}" for name, sql_type in META_COLUMNS]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from collections.abc import Callable, Iterator, Sequence
@@ -32,11 +33,21 @@ class SourceKind:
 
 def decode(path: Path, data: bytes) -> str:
     """UTF-8 text of a file (a leading BOM dropped); bad bytes raise LoadError with their line."""
+    body = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
     try:
-        return data.decode("utf-8-sig")
+        return body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
+        line = body.count(b"\n", 0, exc.start) + 1
         raise LoadError(path, line, f"bytes that are not UTF-8 ({exc.reason})") from None
+
+
+def numbered_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, line) for each non-blank line; only \n ends a line (\r\n too), so the
+    numbers are the file's physical lines whatever other separators a value holds."""
+    for number, line in enumerate(text.split("\n"), 1):
+        line = line.removesuffix("\r")
+        if line.strip():
+            yield number, line
 
 
 def fail_if(path: Path, line: int, error: str | None) -> None:

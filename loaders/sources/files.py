@@ -21,6 +21,7 @@ from loaders.sources.common import (
     expect_fields,
     fail_if,
     header_index,
+    numbered_lines,
 )
 
 NCEM_COLUMNS = ("file_path", "scan_number", "file_part", "mtime")
@@ -55,6 +56,8 @@ def walk_listing(root: Path) -> bytes:
             full = os.path.join(folder, name)
             try:
                 mtime_ns = os.stat(full).st_mtime_ns
+            except FileNotFoundError:
+                continue  # a dangling symlink, or a file removed while walking
             except OSError as exc:
                 raise LoadError(full, None, f"cannot stat: {exc.strerror}") from None
             lines.append(f"{full}|{mtime_ns // 10**9}.{mtime_ns % 10**9:09d}\n")
@@ -64,9 +67,7 @@ def walk_listing(root: Path) -> bytes:
 def _read_listing(path: Path, data: bytes, name_fields: NameFields) -> Parsed:
     """Parse `<path>|<mtime>` lines; names the source does not know are skipped."""
     parsed = Parsed()
-    for line, raw in enumerate(decode(path, data).splitlines(), 1):
-        if not raw.strip():
-            continue
+    for line, raw in numbered_lines(decode(path, data)):
         file_path, sep, mtime = raw.rpartition("|")
         if not sep:
             raise LoadError(path, line, "line is not <path>|<mtime>")

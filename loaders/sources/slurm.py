@@ -17,6 +17,7 @@ from loaders.sources.common import (
     expect_fields,
     fail_if,
     header_index,
+    numbered_lines,
 )
 
 COLUMNS = (
@@ -72,17 +73,28 @@ def check_record(path: Path, line: int, record: tuple[str, ...]) -> None:
     fail_if(path, line, values.integer_error(req_nodes, "ReqNodes", optional=True))
 
 
+def _is_header(fields: list[str]) -> bool:
+    """A sacct header line names every field of the format, in any order."""
+    return set(SACCT_FIELDS) <= set(fields)
+
+
 def read_sacct(path: Path, data: bytes) -> Parsed:
     """Parse `sacct --parsable2` output; the header line is optional and may reorder fields."""
     parsed = Parsed()
     order: list[int] | None = None
-    for line, raw in enumerate(decode(path, data).splitlines(), 1):
-        if not raw.strip():
-            continue
+    header: list[str] | None = None
+    for line, raw in numbered_lines(decode(path, data)):
         fields = raw.split("|")
-        if order is None and fields[0] == SACCT_FIELDS[0]:
-            order = header_index(path, line, fields, SACCT_FIELDS)
-            width = len(fields)
+        if _is_header(fields):
+            # a header (again, when several sacct outputs were appended) names the field order
+            if header is not None and fields != header:
+                raise LoadError(path, line, "a second header with another field order")
+            if order is None:
+                order, header, width = (
+                    header_index(path, line, fields, SACCT_FIELDS),
+                    fields,
+                    len(fields),
+                )
             continue
         if order is None:
             order, width = list(range(len(SACCT_FIELDS))), len(SACCT_FIELDS)

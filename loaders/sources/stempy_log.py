@@ -27,11 +27,18 @@ def _line_of(text: str, key: str) -> int:
     return text.count("\n", 0, at) + 1 if at >= 0 else 1
 
 
+class JsonNumber(str):
+    """A JSON number kept as the text it was written as."""
+
+    __slots__ = ()
+
+
 def read_json(path: Path, data: bytes) -> Parsed:
-    """One row per run; the record number counts runs through the file."""
+    """One row per run; the record number counts runs through the file. Numbers keep the text
+    they were written with (raw values stay as loaded)."""
     text = decode(path, data)
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, parse_float=JsonNumber, parse_int=JsonNumber)
     except json.JSONDecodeError as exc:
         raise LoadError(path, exc.lineno, f"invalid JSON: {exc.msg}") from None
     if not isinstance(doc, dict):
@@ -48,8 +55,7 @@ def read_json(path: Path, data: bytes) -> Parsed:
             if not isinstance(run, dict):
                 raise LoadError(path, line, f"run {index} of scan {scan!r} is not an object")
             for name in _NUMBERS:
-                number = run.get(name)
-                if isinstance(number, bool) or not isinstance(number, int | float):
+                if not isinstance(run.get(name), JsonNumber):
                     raise LoadError(
                         path, line, f"run {index} of scan {scan!r}: {name} is not a number"
                     )
@@ -59,7 +65,7 @@ def read_json(path: Path, data: bytes) -> Parsed:
                     scan,
                     str(index),
                     None if run.get("timestamp") is None else str(run.get("timestamp")),
-                    *(repr(float(run[name])) for name in _NUMBERS),
+                    *(str(run[name]) for name in _NUMBERS),
                     None if run.get("image") is None else str(run.get("image")),
                 )
             )
