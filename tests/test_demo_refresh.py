@@ -1,0 +1,112 @@
+"""`turnaround demo` then `refresh`: the synthetic data passes every dbt test and fills every mart,
+and each defect kind the filters remove is present in staging and absent from the marts."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Built, refresh, turnaround
+
+MARTS = (
+    "fct_count_jobs",
+    "fct_offload_scans",
+    "offload_by_size",
+    "fct_streaming_scans",
+    "save_overhead_by_size",
+    "time_to_data_stats",
+    "transfer_comparison",
+    "queue_time_stats",
+    "queue_time_daily",
+)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    out = tmp_path_factory.mktemp("demo")
+    done = turnaround("demo", "--out", str(out), "--scale", "1", "--seed", "7")
+    assert done.returncode == 0, done.stderr
+    return refresh(out / "turnaround.toml")
+
+
+def test_refresh_of_the_demo_passes_every_test(demo: Built) -> None:
+    assert demo.exit_code == 0, demo.output
+    assert ", 0 error" in demo.output
+
+
+@pytest.mark.parametrize("mart", MARTS)
+def test_every_mart_has_rows(demo: Built, mart: str) -> None:
+    ((rows,),) = demo.query(f"select count(*) from marts.{mart}")
+    assert rows > 0
+
+
+def test_comparison_has_every_size_and_streaming_wins(demo: Built) -> None:
+    rows = demo.query("select scan_size, enhancement from marts.transfer_comparison")
+    assert sorted(size for size, _ in rows) == [128, 256, 512, 1024]
+    assert all(enhancement > 1 for _, enhancement in rows)
+
+
+DEFECTS = {
+    "another job name": "jobs.job_name not like '%distiller-count%'",
+    "no start": "jobs.started_at is null",
+    "not 4 nodes": "jobs.req_nodes <> 4",
+    "not a realtime QOS": "jobs.qos not like '%realtime_%'",
+    "failed exit code": "jobs.exit_code <> '0:0'",
+}
+
+
+@pytest.mark.parametrize("defect", DEFECTS)
+def test_each_defect_kind_is_in_staging_and_filtered_out(demo: Built, defect: str) -> None:
+    where = DEFECTS[defect]
+    ((in_staging,),) = demo.query(
+        f"select count(*) from staging.stg_slurm__jobs as jobs where {where}"
+    )
+    assert in_staging > 0, f"the demo has no job with {defect}"
+    ((in_mart,),) = demo.query(
+        f"""
+        select count(*) from marts.fct_count_jobs as facts
+        inner join staging.stg_slurm__jobs as jobs on cast(jobs.job_id as bigint) = facts.job_id
+        where {where}
+        """
+    )
+    assert in_mart == 0
+
+
+def test_long_distiller_runs_and_missing_slurm_ids_are_filtered_out(demo: Built) -> None:
+    ((long_runs,),) = demo.query(
+        "select count(*) from staging.stg_distiller__scan_jobs where distiller_elapsed_s > 1740"
+    )
+    ((no_job,),) = demo.query(
+        "select count(*) from staging.stg_distiller__scan_jobs where slurm_job_id is null"
+    )
+    assert long_runs > 0 and no_job > 0
+    ((kept,),) = demo.query(
+        "select count(*) from marts.fct_count_jobs where distiller_elapsed_s > 1740"
+    )
+    assert kept == 0
+
+
+def test_steps_and_repeated_jobs_collapse_to_one_row_per_job(demo: Built) -> None:
+    ((steps,),) = demo.query("select count(*) from raw.slurm where job_id like '%.%'")
+    ((repeated,),) = demo.query(
+        """
+        select count(*) from (
+            select job_id from raw.slurm where job_id not like '%.%'
+            group by job_id having count(distinct _source_file) > 1
+        )
+        """
+    )
+    assert steps > 0 and repeated > 0
+    ((jobs, distinct),) = demo.query(
+        "select count(*), count(distinct job_id) from staging.stg_slurm__jobs"
+    )
+    assert jobs == distinct
+
+
+def test_distiller_id_zero_is_loaded_raw_and_dropped_in_staging(demo: Built) -> None:
+    ((raw_zero,),) = demo.query(
+        "select count(*) from raw.nersc_counted_files where distiller_id = '00000'"
+    )
+    ((staged_zero,),) = demo.query(
+        "select count(*) from staging.stg_nersc__counted_files where distiller_id = 0"
+    )
+    assert raw_zero > 0 and staged_zero == 0
