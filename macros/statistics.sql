@@ -77,3 +77,18 @@
 {% macro duckdb__type_double() -%}
     double
 {%- endmacro %}
+
+{#- Summary statistics of `value_column` per group, once over every row (`outliers` =
+    'included') and once over the rows not flagged `is_outlier` ('removed'). -#}
+{% macro statistics_with_and_without_outliers(relation, value_column, group_by=[]) -%}
+    {%- for outliers in ['included', 'removed'] %}
+    select
+        {% for column in group_by %}{{ column }},
+        {% endfor %}'{{ outliers }}' as outliers,
+        {{ turnaround.summary_statistics(value_column) }}
+    from {{ relation }}
+    {% if outliers == 'removed' %}where not is_outlier{% endif %}
+    {% if group_by %}group by {{ group_by | join(', ') }}{% endif %}
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}

@@ -5,25 +5,8 @@ flagged as (
     select * from {{ ref('int_queue_times_flagged') }}
 ),
 
-outliers_included as (
-    select
-        'included' as outliers,
-        {{ summary_statistics('queue_time_s') }}
-    from flagged
-),
-
-outliers_removed as (
-    select
-        'removed' as outliers,
-        {{ summary_statistics('queue_time_s') }}
-    from flagged
-    where not is_outlier
-),
-
 stats as (
-    select * from outliers_included
-    union all
-    select * from outliers_removed
+    {{ statistics_with_and_without_outliers('flagged', 'queue_time_s') }}
 )
 
 select

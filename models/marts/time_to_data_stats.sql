@@ -5,31 +5,10 @@ flagged as (
     select * from {{ ref('int_time_to_data_flagged') }}
 ),
 
-outliers_included as (
-    select
-        scan_size,
-        workflow,
-        'included' as outliers,
-        {{ summary_statistics('time_to_data_s') }}
-    from flagged
-    group by scan_size, workflow
-),
-
-outliers_removed as (
-    select
-        scan_size,
-        workflow,
-        'removed' as outliers,
-        {{ summary_statistics('time_to_data_s') }}
-    from flagged
-    where not is_outlier
-    group by scan_size, workflow
-),
-
 stats as (
-    select * from outliers_included
-    union all
-    select * from outliers_removed
+    {{ statistics_with_and_without_outliers(
+        'flagged', 'time_to_data_s', ['scan_size', 'workflow']
+    ) }}
 )
 
 select
