@@ -145,10 +145,10 @@ def cmd_shell(config: Config) -> int:
 
 
 def cmd_demo(out: Path, scale: int, seed: int) -> int:
-    from loaders.demo import write_demo
+    from loaders.demo import MAX_SCALE, write_demo
 
-    if scale < 1:
-        raise TurnaroundError(f"--scale must be 1 or more, not {scale}")
+    if not 1 <= scale <= MAX_SCALE:
+        raise TurnaroundError(f"--scale must be between 1 and {MAX_SCALE}, not {scale}")
     config_path = write_demo(out, scale=scale, seed=seed)
     print(f"demo dataset (scale {scale}, seed {seed}) written; config: {config_path}")
     return 0

@@ -34,9 +34,10 @@ never started (Start Unknown/None), ReqNodes 1, QOS regular/debug, ExitCode 1:0/
 rows with no job, with an elapsed over 29 minutes, or naming a job sacct does not know; listing
 lines that are not data files; counted files with Distiller id 00000.
 
-The output is a pure function of (scale, seed): one `random.Random(seed)`, no clock, no
-unordered iteration. `out` should be empty or absent; files already there are overwritten, not
-removed.
+The output is a pure function of (scale, seed): `random.Random` streams seeded from `seed`, no
+clock, no unordered iteration. The windows, the experiments and the stempy log have streams of
+their own, so they are the same at every scale for a given seed. `out` should be empty or
+absent; files already there are overwritten, not removed.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ PROFILES: dict[int, SizeProfile] = {
         latency=4.0,
         latency_sd=0.5,
         latency_outliers=(0.015, 10, 14),
-        data_parts=1,
+        data_parts=2,
         count_time=(3.9, 3.9),
         save_time=(0.255, 0.027),
         overhead=0.07,
@@ -765,20 +766,12 @@ def write_listing(path: Path, entries: list[tuple[str, int]], form: str) -> None
     write_text(path, lines)
 
 
-def write_data_files(
-    out: Path, rng: random.Random, offload: list[Scan], routine: list[Scan]
-) -> None:
-    """Routine scans as `%Y`, big offload scans as `%T@`, small ones as `%y`."""
-    extra_ns = epoch(datetime(2023, 10, 16, 8, 30, 45)) * NS + 123_456_789
-    groups = {
-        1: (routine, "epoch"),
-        2: ([s for s in offload if s.size >= 512], "find"),
-        3: ([s for s in offload if s.size < 512], "stat_y"),
-    }
-    for k, (scans, form) in groups.items():
-        entries = [entry for scan in scans for entry in data_files(rng, scan)]
-        entries += [(extra, extra_ns + k * NS) for extra in NCEM_EXTRAS[k - 1 : k]]
-        write_listing(out / "ncem" / f"data_files_{k}.txt", entries, form)
+def write_data_files(out: Path, k: int, rng: random.Random, scans: list[Scan], form: str) -> None:
+    """`ncem/data_files_<k>.txt`: the scans' data files plus one line that is not a data file."""
+    extra_ns = epoch(datetime(2023, 10, 16, 8, 30, 45)) * NS + 123_456_789 + k * NS
+    entries = [entry for scan in scans for entry in data_files(rng, scan)]
+    entries.append((NCEM_EXTRAS[k - 1], extra_ns))
+    write_listing(out / "ncem" / f"data_files_{k}.txt", entries, form)
 
 
 # --------------------------------------------------------------------------- NERSC files
@@ -801,7 +794,7 @@ def streaming_latency(rng: random.Random, size: int) -> float:
 
 def streaming_counted(rng: random.Random, scans: list[Scan]) -> list[tuple[str, int]]:
     """One counted file per streaming scan."""
-    entries = []
+    entries: list[tuple[str, int]] = []
     for scan in scans:
         assert scan.distiller_id is not None
         mtime = scan.acquired * NS + round(streaming_latency(rng, scan.size) * NS)
@@ -811,7 +804,7 @@ def streaming_counted(rng: random.Random, scans: list[Scan]) -> list[tuple[str, 
 
 def routine_counted(rng: random.Random, scans: list[Scan]) -> list[tuple[str, int]]:
     """Counted files written near the end of the scan's last good job; some also `_centered`."""
-    entries = []
+    entries: list[tuple[str, int]] = []
     for scan in scans:
         good = [job for job in scan.jobs if job.good]
         if not good or scan.distiller_id is None:
@@ -826,7 +819,7 @@ def routine_counted(rng: random.Random, scans: list[Scan]) -> list[tuple[str, in
 
 def not_distiller_counted(rng: random.Random) -> list[tuple[str, int]]:
     """Counted files of test scans that Distiller never saw (id 00000)."""
-    entries = []
+    entries: list[tuple[str, int]] = []
     for i, number in enumerate(NOT_DISTILLER_SCANS):
         acquired = epoch(datetime(2023, 10, 13, 11, 20, 31)) + 40 * i
         scan = Scan(128, acquired, number)
@@ -834,17 +827,19 @@ def not_distiller_counted(rng: random.Random) -> list[tuple[str, int]]:
     return entries
 
 
-def write_counted(
-    out: Path, rng: random.Random, streaming: list[Scan], routine: list[Scan]
-) -> None:
-    """Small streaming sizes as `%y`, large ones as `%T@`, routine scans as `%Y`."""
+def write_streaming_counted(out: Path, rng: random.Random, streaming: list[Scan]) -> None:
+    """Small streaming sizes as `%y` (file 1), large ones and id-00000 files as `%T@` (file 2)."""
     folder = out / "nersc"
     small = [s for s in streaming if s.size < 512]
     large = [s for s in streaming if s.size >= 512]
     write_listing(folder / "counted_files_1.txt", streaming_counted(rng, small), "stat_y")
     large_entries = streaming_counted(rng, large) + not_distiller_counted(rng)
     write_listing(folder / "counted_files_2.txt", large_entries, "find")
-    write_listing(folder / "counted_files_3.txt", routine_counted(rng, routine), "epoch")
+
+
+def write_routine_counted(out: Path, rng: random.Random, routine: list[Scan]) -> None:
+    """Routine scans' counted files as `%Y` (file 3)."""
+    write_listing(out / "nersc" / "counted_files_3.txt", routine_counted(rng, routine), "epoch")
 
 
 # --------------------------------------------------------------------------- stempy
@@ -858,7 +853,7 @@ def stempy_runs(
 ) -> tuple[list[StempyRun], datetime]:
     """4-5 timed counting runs of one scan from `clock`; also returns when the next may start."""
     profile = PROFILES[size]
-    runs = []
+    runs: list[StempyRun] = []
     for _ in range(rng.choice((4, 5, 5, 5, 5))):
         count_time = rng.gauss(profile.count_time[blank], profile.count_time[blank] * 0.02)
         save_time = rng.gauss(profile.save_time[blank], profile.save_time[blank] * 0.025)
@@ -908,12 +903,16 @@ def write_demo(out: Path, scale: int = 1, seed: int = 0) -> Path:
         raise ValueError(f"scale must be between 1 and {MAX_SCALE}, not {scale}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    # Separate streams, all from the seed: what does not depend on the scale (the extraction
+    # windows, the experiments, the stempy log) comes out the same at every scale.
     rng = random.Random(seed)
+    windows_rng = random.Random(f"{seed}/windows")
+    lab = random.Random(f"{seed}/experiments")
     seq = itertools.count(1)  # creation order of jobs
 
-    windows = sacct_windows(rng)
+    windows = sacct_windows(windows_rng)
     routine = routine_scans(rng, scale, windows)
-    count_jobs = []
+    count_jobs: list[Job] = []
     for scan in routine:
         scan.jobs = scan_jobs(rng, seq, scan)
         count_jobs += scan.jobs
@@ -922,18 +921,23 @@ def write_demo(out: Path, scale: int = 1, seed: int = 0) -> Path:
     write_sacct(out, windows, jobs)
     write_distiller(out, rng, routine)
 
-    streaming = [scan for e in STREAMING for scan in experiment_scans(rng, e)]
-    offload = [scan for e in OFFLOAD for scan in experiment_scans(rng, e)]
     kept = sorted(
         rng.sample(routine, min(len(routine), REC_STATUS_ROUTINE_PER_SCALE * scale)),
         key=lambda s: s.number,
     )
-    write_rec_status(out, rng, streaming + offload + kept)
     with_data = [s for s in kept if rng.random() < ROUTINE_DATA_FILE_RATE]
-    write_data_files(out, rng, offload, with_data)
     with_counted = [s for s in kept if rng.random() < ROUTINE_COUNTED_RATE]
-    write_counted(out, rng, streaming, with_counted)
-    write_stempy(out, rng)
+    write_rec_status(out, rng, kept)
+    write_data_files(out, 1, rng, with_data, "epoch")
+    write_routine_counted(out, rng, with_counted)
+
+    streaming = [scan for e in STREAMING for scan in experiment_scans(lab, e)]
+    offload = [scan for e in OFFLOAD for scan in experiment_scans(lab, e)]
+    write_rec_status(out, lab, streaming + offload)
+    write_data_files(out, 2, lab, [s for s in offload if s.size >= 512], "find")
+    write_data_files(out, 3, lab, [s for s in offload if s.size < 512], "stat_y")
+    write_streaming_counted(out, lab, streaming)
+    write_stempy(out, lab)
 
     config = out / "turnaround.toml"
     config.write_text(CONFIG, encoding="utf-8", newline="\n")

@@ -148,3 +148,11 @@ def test_build_passes_arguments_to_dbt(published: Built) -> None:
     assert "dbt build:" in done.stdout
     assert "view model staging.stg_slurm__jobs" in done.stdout
     assert "model marts.fct_count_jobs" not in done.stdout
+
+
+@pytest.mark.parametrize("scale", ["0", "1000"])
+def test_demo_scale_out_of_range_is_a_usage_error(tmp_path: Path, scale: str) -> None:
+    done = turnaround("demo", "--out", str(tmp_path / "d"), "--scale", scale)
+    assert done.returncode == 2
+    assert "--scale must be between 1 and" in done.stderr
+    assert not (tmp_path / "d").exists()
