@@ -109,6 +109,12 @@ def _report_build(result: BuildResult) -> int:
     return result.exit_code
 
 
+def _program() -> str:
+    """How the user invoked this command (`.venv/bin/turnaround` from make), for hints."""
+    invoked = sys.argv[0] if sys.argv else ""
+    return invoked if Path(invoked).name == "turnaround" else "turnaround"
+
+
 def cmd_load(config: Config, sources: list[str]) -> int:
     summary = load(config, sources)
     print(f"load {summary.load_id} into {config.warehouse}")
@@ -126,7 +132,7 @@ def cmd_refresh(config: Config) -> int:
     print(format_comparison(comparison_rows(config)))
     print()
     print(f"Warehouse: {config.warehouse}")
-    print(f"Open it with: turnaround shell --config {config.path}")
+    print(f"Open it with: {_program()} shell --config {config.path}")
     return code
 
 

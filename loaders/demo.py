@@ -121,8 +121,8 @@ class SizeProfile:
 PROFILES: dict[int, SizeProfile] = {
     128: SizeProfile(
         share=0.09,
-        elapsed=(15, 40, 140),
-        elapsed_sigma=0.45,
+        elapsed=(15, 38, 140),
+        elapsed_sigma=0.50,
         offload=2.7,
         latency=4.0,
         latency_sd=0.5,
@@ -134,7 +134,7 @@ PROFILES: dict[int, SizeProfile] = {
     ),
     256: SizeProfile(
         share=0.41,
-        elapsed=(25, 85, 240),
+        elapsed=(20, 81, 240),
         elapsed_sigma=0.40,
         offload=7.9,
         latency=6.9,
@@ -147,8 +147,8 @@ PROFILES: dict[int, SizeProfile] = {
     ),
     512: SizeProfile(
         share=0.35,
-        elapsed=(80, 130, 220),
-        elapsed_sigma=0.20,
+        elapsed=(58, 108, 220),
+        elapsed_sigma=0.22,
         offload=33.2,
         latency=25.1,
         latency_sd=1.3,
@@ -160,8 +160,8 @@ PROFILES: dict[int, SizeProfile] = {
     ),
     1024: SizeProfile(
         share=0.15,
-        elapsed=(350, 435, 610),
-        elapsed_sigma=0.12,
+        elapsed=(233, 325, 560),
+        elapsed_sigma=0.16,
         offload=149.4,
         latency=97.0,
         latency_sd=4.0,
