@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import duckdb
+
 from loaders.config import Config
 from loaders.warehouse import connect
 
 
-def comparison_rows(config: Config) -> list[tuple[object, ...]]:
-    """Rows of marts.transfer_comparison, smallest scans first (read-only, released at once)."""
+def comparison_rows(config: Config) -> list[tuple[object, ...]] | None:
+    """Rows of marts.transfer_comparison, smallest scans first (read-only, released at once);
+    None when the mart has not been built."""
     con = connect(config.warehouse, read_only=True)
     try:
         return con.execute(
@@ -18,6 +21,8 @@ def comparison_rows(config: Config) -> list[tuple[object, ...]]:
             order by scan_size
             """
         ).fetchall()
+    except duckdb.CatalogException:
+        return None
     finally:
         con.close()
 
@@ -29,8 +34,10 @@ def _cell(mean: object, std: object) -> str:
     return f"{mean:.1f} ± {std:.1f}" if std is not None else f"{mean:.1f}"
 
 
-def format_comparison(rows: list[tuple[object, ...]]) -> str:
+def format_comparison(rows: list[tuple[object, ...]] | None) -> str:
     """The paper's table as plain text."""
+    if rows is None:
+        return "(marts.transfer_comparison was not built: see the dbt errors above)"
     header = ("scan", "data (GB)", "file transfer (s)", "streaming (s)", "enhancement")
     lines = [header]
     for size, gb, ft_mean, ft_std, st_mean, st_std, enhancement in rows:

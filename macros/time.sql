@@ -45,6 +45,16 @@
     {{ return(adapter.dispatch('parse_file_mtime', 'turnaround')(expression)) }}
 {%- endmacro %}
 
+{% macro default__parse_file_mtime(expression) -%}
+    case
+        when {{ turnaround.regex_matches(expression, '^[0-9]+([.][0-9]+)?$') }}
+            then to_timestamp(cast({{ expression }} as {{ turnaround.type_double() }}))
+        when {{ turnaround.regex_matches(expression, '(Z|[+-][0-9]{2}:?[0-9]{2})$') }}
+            then cast({{ expression }} as timestamp with time zone)
+        else {{ turnaround.local_to_utc(expression) }}
+    end
+{%- endmacro %}
+
 {% macro duckdb__parse_file_mtime(expression) -%}
     case
         when regexp_full_match({{ expression }}, '[0-9]+([.][0-9]+)?')

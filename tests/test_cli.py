@@ -156,3 +156,10 @@ def test_demo_scale_out_of_range_is_a_usage_error(tmp_path: Path, scale: str) ->
     assert done.returncode == 2
     assert "--scale must be between 1 and" in done.stderr
     assert not (tmp_path / "d").exists()
+
+
+def test_refresh_of_an_empty_warehouse_says_there_is_no_data(tmp_path: Path) -> None:
+    built = refresh(_config(tmp_path, ""))
+    assert built.exit_code == 0, built.output
+    assert "(no scan size has data yet)" in built.output
+    assert built.query("select count(*) from marts.transfer_comparison") == [(0,)]
