@@ -13,7 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install run test lint sqllint pytest dbt-test clean
+.PHONY: install browser run test lint sqllint pytest bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -38,8 +38,21 @@ lint: install
 sqllint: install
 	$(BIN)/sqlfluff lint models tests/dbt analyses
 
-pytest: install
+# the report's test drives Debian's Chromium headless
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	    if [ "$$(id -u)" = 0 ]; then \
+	        DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	    else \
+	        echo "The report test needs Chromium: sudo apt-get install chromium" >&2; exit 1; \
+	    fi; }
+
+pytest: install browser
 	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python bench/run.py
 
 test: lint sqllint pytest
 

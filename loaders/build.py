@@ -54,7 +54,7 @@ def dbt_executable() -> str:
 
 def dbt_environment(config: Config) -> dict[str, str]:
     """Environment for dbt: the warehouse path, repo profiles, output beside the warehouse."""
-    work = config.warehouse.parent / "dbt"
+    work = dbt_work_dir(config)
     env = dict(os.environ)
     env.update(
         {
@@ -91,6 +91,25 @@ def run_dbt(config: Config, command: list[str], args: list[str] | None = None) -
     return result
 
 
+def dbt_work_dir(config: Config) -> Path:
+    """Where dbt's target and logs go for a warehouse: beside it."""
+    return config.warehouse.parent / "dbt"
+
+
+def last_build_results(config: Config) -> Path:
+    """The run results of the last `dbt build` (other dbt commands overwrite run_results.json)."""
+    return dbt_work_dir(config) / "last_build_results.json"
+
+
 def build(config: Config, args: list[str] | None = None) -> BuildResult:
-    """`dbt build` on the warehouse named in the config."""
-    return run_dbt(config, ["build"], args)
+    """`dbt build` on the warehouse named in the config; its results are kept for the report."""
+    result = run_dbt(config, ["build"], args)
+    results = dbt_work_dir(config) / "target" / "run_results.json"
+    if results.exists():
+        shutil.copyfile(results, last_build_results(config))
+    return result
+
+
+def docs(config: Config) -> BuildResult:
+    """`dbt docs generate`: the catalog and lineage, the report's exposure included."""
+    return run_dbt(config, ["docs", "generate"])

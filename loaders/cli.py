@@ -1,4 +1,5 @@
-"""The `turnaround` command: a thin layer over the library (load, build, refresh, demo, shell).
+"""The `turnaround` command: a thin layer over the library (load, build, refresh, report, docs,
+demo, shell).
 
 Exit codes: 0 ok, 1 data-quality failure (a dbt test at error severity), 2 usage or input error
 with a message naming the file (and line) at fault.
@@ -13,11 +14,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from loaders.build import BuildResult, build
+from loaders.build import BuildResult, build, docs, last_build_results
 from loaders.comparison import comparison_rows, format_comparison
 from loaders.config import DEFAULT_CONFIG, SOURCES, Config, load_config
 from loaders.errors import TurnaroundError
 from loaders.pipeline import load
+from reports import build_report
+from reports.page import DEFAULT_OUT
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:
@@ -91,6 +94,29 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p_demo.add_argument("--seed", type=int, default=0, metavar="S", help="random seed")
 
+    p_report = commands.add_parser(
+        "report",
+        help="write the report page and the comparison table as LaTeX, Markdown and CSV",
+        description="Write DIR/index.html (plotly.js beside it, no network needed) from the "
+        "marts, and DIR/comparison.{tex,md,csv}.",
+    )
+    _add_config(p_report)
+    p_report.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        metavar="DIR",
+        help=f"output folder (default: {DEFAULT_OUT}/)",
+    )
+
+    p_docs = commands.add_parser(
+        "docs",
+        help="dbt docs generate: the catalog and lineage (the report's exposure included)",
+        description="Run `dbt docs generate` on the config's warehouse; the site is written to "
+        "dbt/target/ beside the warehouse (serve it with `dbt docs serve`).",
+    )
+    _add_config(p_docs)
+
     p_shell = commands.add_parser(
         "shell",
         help="open the DuckDB shell on the warehouse, read-only",
@@ -123,6 +149,15 @@ def cmd_load(config: Config, sources: list[str]) -> int:
     return 0
 
 
+def cmd_report(config: Config, out: Path | None) -> int:
+    out = out if out is not None else config.path.parent / DEFAULT_OUT
+    result = build_report(config.path, config.warehouse, out, last_build_results(config))
+    print(f"Report: {result.index.resolve()}")
+    if result.empty_marts:
+        print(f"  empty marts: {', '.join(result.empty_marts)}")
+    return 0
+
+
 def cmd_refresh(config: Config) -> int:
     cmd_load(config, [])
     code = _report_build(build(config, ["--quiet"]))
@@ -133,6 +168,7 @@ def cmd_refresh(config: Config) -> int:
     print()
     print(f"Warehouse: {config.warehouse}")
     print(f"Open it with: {_program()} shell --config {config.path}")
+    cmd_report(config, None)
     return code
 
 
@@ -179,6 +215,10 @@ def run(argv: Sequence[str] | None = None) -> int:
             return _report_build(build(config, dbt_args))
         if args.command == "refresh":
             return cmd_refresh(config)
+        if args.command == "report":
+            return cmd_report(config, args.out)
+        if args.command == "docs":
+            return _report_build(docs(config))
         return cmd_shell(config)
     except TurnaroundError as exc:
         print(f"turnaround: error: {exc}", file=sys.stderr)

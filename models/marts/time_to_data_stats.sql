@@ -2,7 +2,7 @@
 with
 
 flagged as (
-    select * from {{ ref('int_time_to_data_flagged') }}
+    select * from {{ ref('fct_time_to_data') }}
 ),
 
 stats as (

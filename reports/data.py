@@ -1,0 +1,88 @@
+"""Reading what the report shows: the marts (read-only, released at once) and the last build."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+#: mart -> what fills it, for the page of an empty or partial warehouse
+MARTS: dict[str, str] = {
+    "transfer_comparison": "slurm, distiller_db, rec_status, ncem_data_files, "
+    "nersc_counted_files and stempy_log inputs",
+    "time_to_data_stats": "the inputs of both workflows",
+    "fct_time_to_data": "the inputs of both workflows",
+    "fct_count_jobs": "slurm and distiller_db inputs",
+    "queue_time_daily": "slurm and distiller_db inputs",
+    "queue_time_stats": "slurm and distiller_db inputs",
+    "fct_offload_scans": "rec_status and ncem_data_files inputs",
+    "offload_by_size": "rec_status and ncem_data_files inputs",
+    "fct_streaming_scans": "rec_status and nersc_counted_files inputs",
+    "save_overhead_by_size": "a stempy_log input",
+    "source_coverage": "any input",
+}
+
+
+@dataclass
+class ReportData:
+    """The marts as DataFrames (empty frames for marts that are missing or empty)."""
+
+    marts: dict[str, pd.DataFrame] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    build: dict[str, object] | None = None
+
+    def __getitem__(self, mart: str) -> pd.DataFrame:
+        return self.marts.get(mart, pd.DataFrame())
+
+    def empty_marts(self) -> list[str]:
+        """Marts that are missing or hold no row."""
+        return [mart for mart in MARTS if mart in self.missing or self[mart].empty]
+
+
+def read_marts(warehouse: Path) -> ReportData:
+    """Every mart the report shows, over one read-only connection closed before returning."""
+    data = ReportData()
+    if not warehouse.exists():
+        data.missing = list(MARTS)
+        return data
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        present = {
+            row[0]
+            for row in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts'"
+            ).fetchall()
+        }
+        for mart in MARTS:
+            if mart in present:
+                data.marts[mart] = con.execute(f"select * from marts.{mart}").df()
+            else:
+                data.missing.append(mart)
+    finally:
+        con.close()
+    return data
+
+
+def read_build_results(path: Path) -> dict[str, object] | None:
+    """Counts of the last `dbt build`'s tests by status, and the failing or warning tests."""
+    if not path.exists():
+        return None
+    results = json.loads(path.read_text(encoding="utf-8"))
+    tests = [
+        node
+        for node in results.get("results", [])
+        if str(node.get("unique_id", "")).startswith(("test.", "unit_test."))
+    ]
+    counts = {"pass": 0, "warn": 0, "fail": 0, "error": 0, "skipped": 0}
+    problems = []
+    for node in tests:
+        status = str(node.get("status"))
+        counts[status] = counts.get(status, 0) + 1
+        if status in ("warn", "fail", "error"):
+            name = str(node["unique_id"]).split(".")[2]
+            problems.append((status, name, int(node.get("failures") or 0)))
+    generated = results.get("metadata", {}).get("generated_at")
+    return {"counts": counts, "problems": problems, "generated_at": generated}

@@ -1,0 +1,229 @@
+"""The report: the page in headless Chromium with no network, the artefacts, empty warehouses,
+the connection released, and the dbt exposure."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from playwright.sync_api import sync_playwright
+
+from loaders.build import PROJECT_DIR
+from reports import figures as figs
+from reports.data import MARTS, read_marts
+from tests.conftest import INPUTS, Built, refresh, turnaround
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PAPER_CELLS = [
+    ("128 × 128", "52.0 ± 30.6", "4.0 ± 0.0", "× 13.0"),
+    ("256 × 256", "92.3 ± 38.6", "6.8 ± 0.6", "× 13.6"),
+    ("512 × 512", "138.5 ± 28.2", "25.1 ± 1.3", "× 5.5"),
+    ("1024 × 1024", "442.6 ± 53.5", "97.2 ± 4.1", "× 4.6"),
+]
+
+
+@pytest.fixture(scope="module")
+def report_dir(published: Built, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report")
+    done = turnaround("report", "--config", str(published.config), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_refresh_writes_the_report_beside_the_config(published: Built) -> None:
+    index = published.config.parent / "reports" / "out" / "index.html"
+    assert f"Report: {index}" in published.output
+    assert index.exists() and (index.parent / "plotly.min.js").exists()
+
+
+def test_page_draws_every_figure_offline_in_chromium(report_dir: Path, tmp_path: Path) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `make test` installs it (apt-get install chromium)")
+    html = (report_dir / "index.html").read_text(encoding="utf-8")
+    assert "cdn" not in html.lower() and "https://" not in html
+    requests: list[str] = []
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            context = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})
+            context.route(
+                re.compile(r"^(?!file:).*"),
+                lambda route: (requests.append(route.request.url), route.abort()),
+            )
+            page = context.new_page()
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            page.goto((report_dir / "index.html").as_uri())
+            page.wait_for_function("window.Plotly !== undefined", timeout=30_000)
+            page.wait_for_function(
+                """() => [...document.querySelectorAll('.js-plotly-plot')]
+                        .every(p => p.querySelector('svg.main-svg g.trace'))""",
+                timeout=30_000,
+            )
+            plots = page.eval_on_selector_all(".js-plotly-plot", "els => els.map(e => e.id)")
+            drawn = page.eval_on_selector_all(
+                ".js-plotly-plot",
+                "els => els.filter(e => e.querySelectorAll('svg.main-svg g.trace').length > 0"
+                " && e.getBoundingClientRect().height > 100).length",
+            )
+            table = page.inner_text("#comparison-table")
+            results = page.inner_text("#test-results")
+            shot = tmp_path / "report.png"
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+    assert problems == []
+    assert requests == []
+    expected = {
+        "distribution-128",
+        "distribution-256",
+        "distribution-512",
+        "distribution-1024",
+        "distribution-grid",
+        "cdf",
+        "queue-histogram",
+        "queue-by-date",
+        "queue-by-month",
+        "offload",
+        "save-overhead",
+        "coverage",
+    }
+    assert set(plots) == expected
+    assert drawn == len(plots)
+    for cells in PAPER_CELLS:
+        line = next(row for row in table.splitlines() if row.startswith(cells[0]))
+        for cell in cells:
+            assert cell in line
+    assert re.search(r"\d+ pass, \d+ warn, 0 fail", results)
+    assert shot.stat().st_size > 50_000
+
+
+def test_every_figure_has_a_title_axis_units_and_a_reading(published: Built) -> None:
+    data = read_marts(published.warehouse)
+    figures = [
+        *figs.distribution_figures(data["fct_time_to_data"]),
+        figs.cdf_figure(data["fct_time_to_data"]),
+        *figs.queue_figures(data["fct_count_jobs"]),
+        *figs.offload_figures(
+            data["fct_offload_scans"], data["offload_by_size"], data["save_overhead_by_size"]
+        ),
+        figs.coverage_figure(data["source_coverage"]),
+    ]
+    assert len(figures) == 12
+    for figure in figures:
+        layout = figure.figure.layout
+        assert layout.title.text == figure.title and figure.title
+        axes = [layout[name] for name in layout if name.startswith(("xaxis", "yaxis"))]
+        titles = [axis.title.text for axis in axes if axis.title.text]
+        assert titles, figure.key
+        # measured axes carry their unit in parentheses: (s), (s, log scale), ...
+        assert any(
+            re.search(r"\((s|GB|records|jobs|share|probability)", t)
+            or t in ("probability", "share of scans")
+            for t in titles
+        ), (figure.key, titles)
+        assert figure.reading.endswith(".") and len(figure.reading) > 30
+
+
+def test_latex_table_rounds_to_the_papers_values(report_dir: Path) -> None:
+    tex = (report_dir / "comparison.tex").read_text(encoding="utf-8")
+    assert r"\toprule" in tex and r"\midrule" in tex and r"\bottomrule" in tex
+    rows = [line for line in tex.splitlines() if line.startswith("$") and line.endswith(r"\\")]
+    assert rows == [
+        r"$128 \times 128$ & 10.9 & $52.0 \pm 30.6$ & $4.0 \pm 0.0$ & 13.0 \\",
+        r"$256 \times 256$ & 43.5 & $92.3 \pm 38.6$ & $6.8 \pm 0.6$ & 13.6 \\",
+        r"$512 \times 512$ & 173.9 & $138.5 \pm 28.2$ & $25.1 \pm 1.3$ & 5.5 \\",
+        r"$1024 \times 1024$ & 695.8 & $442.6 \pm 53.5$ & $97.2 \pm 4.1$ & 4.6 \\",
+    ]
+
+
+def test_markdown_and_csv_artefacts(report_dir: Path) -> None:
+    markdown = (report_dir / "comparison.md").read_text(encoding="utf-8")
+    for size, ft, st, enhancement in PAPER_CELLS:
+        assert f"| {size} | " in markdown and ft in markdown and st in markdown
+        assert enhancement in markdown
+    csv = (report_dir / "comparison.csv").read_text(encoding="utf-8").splitlines()
+    header = csv[0].split(",")
+    assert header[:7] == [
+        "scan_size",
+        "data_size_gb",
+        "file_transfer_mean_s",
+        "file_transfer_std_s",
+        "streaming_mean_s",
+        "streaming_std_s",
+        "enhancement",
+    ]
+    assert "streaming_gb_per_s" in header and "file_transfer_p90_s" in header
+    assert len(csv) == 5
+    assert csv[1].startswith("128,10.871635968,51.978101729538")
+
+
+def test_report_releases_the_warehouse(published: Built, tmp_path: Path) -> None:
+    from loaders.config import load_config
+    from reports import build_report
+
+    config = load_config(published.config)
+    build_report(config.path, config.warehouse, tmp_path / "out")
+    con = duckdb.connect(str(config.warehouse))  # read-write: fails if a connection lingers
+    con.close()
+
+
+def _config(folder: Path, inputs: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "turnaround.toml"
+    path.write_text(f'warehouse = "warehouse.duckdb"\n\n{inputs}', encoding="utf-8")
+    return path
+
+
+def test_no_warehouse_gives_a_page_naming_the_command(tmp_path: Path) -> None:
+    config = _config(tmp_path, "")
+    done = turnaround("report", "--config", str(config), "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    html = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert 'id="empty-marts"' in html
+    for mart in MARTS:
+        assert f"<code>marts.{mart}</code>" in html
+    assert f"turnaround refresh --config {config}" in html
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_partial_warehouse_lists_only_the_empty_marts(tmp_path: Path) -> None:
+    config = _config(
+        tmp_path,
+        f'[[inputs]]\nsource = "stempy_log"\nformat = "json"\n'
+        f'paths = ["{INPUTS.as_posix()}/stempy/save_times.json"]\n',
+    )
+    built = refresh(config)
+    assert built.exit_code == 0, built.output
+    html = (tmp_path / "reports" / "out" / "index.html").read_text(encoding="utf-8")
+    note = html.split('id="empty-marts"')[1].split("</div>")[0]
+    assert "<code>marts.save_overhead_by_size</code>" not in note
+    assert "<code>marts.fct_count_jobs</code>" in note
+    assert 'id="save-overhead"' in html
+
+
+def test_docs_generate_shows_the_report_in_the_lineage(published: Built) -> None:
+    done = turnaround("docs", "--config", str(published.config))
+    assert done.returncode == 0, done.stdout + done.stderr
+    manifest = json.loads(
+        (published.config.parent / "dbt" / "target" / "manifest.json").read_text(encoding="utf-8")
+    )
+    exposure = manifest["exposures"]["exposure.turnaround.turnaround_report"]
+    depends = {node.split(".")[-1] for node in exposure["depends_on"]["nodes"]}
+    assert depends == set(MARTS)
+    assert (published.config.parent / "dbt" / "target" / "index.html").exists()
+    assert PROJECT_DIR.joinpath("models", "marts", "_marts__exposures.yml").exists()
