@@ -11,8 +11,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from loaders.config import Config
 from loaders.errors import TurnaroundError
+from loaders.warehouse import connect
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -69,11 +72,39 @@ def dbt_environment(config: Config) -> dict[str, str]:
     return env
 
 
+def merge_vars(config: Config, args: list[str]) -> tuple[str, list[str]]:
+    """The config's zone merged with any `--vars` the user passed (theirs win), and the other
+    arguments: dbt keeps only the last `--vars`, which would silently drop the zone."""
+    merged: dict[str, object] = {"timezone": config.timezone}
+    rest: list[str] = []
+    items = iter(args)
+    for arg in items:
+        if arg == "--vars" or arg.startswith("--vars="):
+            text = arg.partition("=")[2] if "=" in arg else next(items, "")
+            try:
+                given = yaml.safe_load(text) or {}
+            except yaml.YAMLError as exc:
+                raise TurnaroundError(f"--vars is not YAML: {exc}") from None
+            if not isinstance(given, dict):
+                raise TurnaroundError("--vars must be a mapping, like '{max_receiver_skew_s: 30}'")
+            merged.update(given)
+        else:
+            rest.append(arg)
+    return json.dumps(merged), rest
+
+
+def check_not_held(config: Config) -> None:
+    """Fail in one sentence, before dbt starts, when another process holds the warehouse."""
+    if config.warehouse.exists():
+        connect(config.warehouse).close()
+
+
 def run_dbt(config: Config, command: list[str], args: list[str] | None = None) -> BuildResult:
     """Run `dbt <command...>` for the config's warehouse and zone; output goes to the terminal."""
     config.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    dbt_vars = json.dumps({"timezone": config.timezone})
-    argv = [dbt_executable(), *command, "--vars", dbt_vars, *(args or [])]
+    check_not_held(config)
+    dbt_vars, rest = merge_vars(config, args or [])
+    argv = [dbt_executable(), *command, "--vars", dbt_vars, *rest]
     env = dbt_environment(config)
     results = Path(env["DBT_TARGET_PATH"]) / "run_results.json"
     results.unlink(missing_ok=True)

@@ -164,6 +164,8 @@ def cmd_refresh(config: Config) -> int:
     if code == 2:
         return 2
     print()
+    if code != 0:
+        print("(this build had errors: models that failed or were skipped keep their last state)")
     print(format_comparison(comparison_rows(config)))
     print()
     print(f"Warehouse: {config.warehouse}")
@@ -223,6 +225,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     except TurnaroundError as exc:
         print(f"turnaround: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"turnaround: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 def main() -> None:

@@ -189,19 +189,27 @@ def _load_input(
 def load(config: Config, sources: list[str] | None = None) -> LoadSummary:
     """Load every input of `config` (or of the named sources) in one transaction."""
     specs = config.inputs_for(sources)
+    created = not config.warehouse.exists()
     config.warehouse.parent.mkdir(parents=True, exist_ok=True)
     con = connect(config.warehouse)
     try:
-        create_raw_schema(con)
-        (load_id,) = con.execute("select nextval('raw.load_ids')").fetchone() or (1,)
-        summary = LoadSummary(load_id=load_id)
-        seen: set[tuple[str, str]] = set()
         con.begin()
         try:
+            create_raw_schema(con)
+            (load_id,) = con.execute("select nextval('raw.load_ids')").fetchone() or (1,)
+            summary = LoadSummary(load_id=load_id)
+            seen: set[tuple[str, str]] = set()
             for spec in specs:
                 _load_input(con, spec, load_id, summary, seen)
         except BaseException:
             con.rollback()
+            con.close()
+            if created:  # a failed first load leaves no warehouse behind
+                for leftover in (
+                    config.warehouse,
+                    config.warehouse.with_name(config.warehouse.name + ".wal"),
+                ):
+                    leftover.unlink(missing_ok=True)
             raise
         con.commit()
         return summary

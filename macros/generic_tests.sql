@@ -38,3 +38,16 @@
     from (select count(*) as n from {{ model }}) as counted
     where n < {{ min_rows }}
 {% endtest %}
+
+{#- Like `relationships`, comparing the two keys as text: Slurm job ids are text in staging
+    (`123_4`, `123+0`) and numbers in the marts, and a cast of the text would read `123_4` as
+    1234. -#}
+{% test relationships_as_text(model, column_name, to, field) %}
+    select child.{{ column_name }}
+    from {{ model }} as child
+    left join {{ to }} as parent
+        on cast(child.{{ column_name }} as {{ dbt.type_string() }})
+        = cast(parent.{{ field }} as {{ dbt.type_string() }})
+    where child.{{ column_name }} is not null
+        and parent.{{ field }} is null
+{% endtest %}

@@ -10,3 +10,13 @@
         else {{ turnaround.local_to_utc(column) }}
     end
 {%- endmacro %}
+
+{#- A SQL string literal of `value`, quotes doubled. -#}
+{% macro sql_string(value) -%}
+    '{{ value | string | replace("'", "''") }}'
+{%- endmacro %}
+
+{#- True when `column` contains `text` literally (no LIKE wildcards: `_` is just `_`). -#}
+{% macro contains_text(column, text) -%}
+    ({{ dbt.position(turnaround.sql_string(text), column) }} > 0)
+{%- endmacro %}

@@ -13,6 +13,15 @@
     timezone('{{ var("timezone") }}', cast({{ expression }} as timestamp))
 {%- endmacro %}
 
+{#- ISO 8601 text with an offset or `Z` as an instant. -#}
+{% macro parse_aware_timestamp(expression) -%}
+    {{ return(adapter.dispatch('parse_aware_timestamp', 'turnaround')(expression)) }}
+{%- endmacro %}
+
+{% macro default__parse_aware_timestamp(expression) -%}
+    cast({{ expression }} as timestamp with time zone)
+{%- endmacro %}
+
 {#- The facility-local calendar date of a UTC instant. -#}
 {% macro utc_to_local_date(expression) -%}
     {{ return(adapter.dispatch('utc_to_local_date', 'turnaround')(expression)) }}

@@ -331,7 +331,9 @@ def offload_figures(
 def coverage_figure(coverage: pd.DataFrame) -> Figure:
     """Records per source."""
     ordered = coverage.sort_values("source_name")
-    fig = go.Figure(go.Bar(x=ordered["source_name"], y=ordered["n_records"], marker_color="#1f77b4"))
+    fig = go.Figure(
+        go.Bar(x=ordered["source_name"], y=ordered["n_records"], marker_color="#1f77b4")
+    )
     fig.update_yaxes(type="log")
     empty = [s for s, n in zip(ordered["source_name"], ordered["n_records"], strict=True) if n == 0]
     top = ordered.loc[ordered["n_records"].idxmax()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -163,3 +164,32 @@ def test_refresh_of_an_empty_warehouse_says_there_is_no_data(tmp_path: Path) -> 
     assert built.exit_code == 0, built.output
     assert "(no scan size has data yet)" in built.output
     assert built.query("select count(*) from marts.transfer_comparison") == [(0,)]
+
+
+def test_build_while_the_warehouse_is_held_says_so(published: Built) -> None:
+    holder = duckdb.connect(str(published.warehouse), read_only=True)
+    try:
+        done = turnaround("build", "--config", str(published.config))
+    finally:
+        holder.close()
+    assert done.returncode == 2
+    assert "is in use by process" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_unwritable_output_is_an_input_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    done = turnaround("demo", "--out", str(blocker / "demo"))
+    assert done.returncode == 2
+    assert str(blocker / "demo") in done.stderr or str(blocker) in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_user_vars_are_merged_with_the_configured_zone(tmp_path: Path) -> None:
+    from loaders.build import merge_vars
+    from loaders.config import load_config
+
+    config = load_config(_write(tmp_path / "t.toml", 'timezone = "Europe/Berlin"\n'))
+    merged, rest = merge_vars(config, ["--select", "marts", "--vars", "{count_job_req_nodes: 1}"])
+    assert json.loads(merged) == {"timezone": "Europe/Berlin", "count_job_req_nodes": 1}
+    assert rest == ["--select", "marts"]

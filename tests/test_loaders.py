@@ -935,15 +935,15 @@ def test_bad_file_after_good_ones_of_the_same_input(tmp_path: Path) -> None:
     assert (tally.files_new, tally.files_replaced, tally.rows) == (2, 1, 3)
 
 
-def test_failed_first_load_leaves_empty_tables(tmp_path: Path) -> None:
+def test_failed_first_load_leaves_no_warehouse(tmp_path: Path) -> None:
     write(tmp_path / "slurm" / "a.txt", sacct(JOB))
     write(tmp_path / "slurm" / "b.txt", sacct(JOB, header=False) + "only|three|fields\n")
     config = make_config(tmp_path, [("slurm", "sacct", ["slurm/*.txt"])])
     with pytest.raises(LoadError) as caught:
         load(config)
     assert caught.value.line == 2
-    state = warehouse_state(config)
-    assert {table: len(rows) for table, rows in state.items()} == dict.fromkeys(TABLES, 0)
+    assert not config.warehouse.exists()
+    assert list(config.warehouse.parent.glob("warehouse.duckdb*")) == []
 
 
 # --------------------------------------------------------------------------- 4. config

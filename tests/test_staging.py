@@ -127,3 +127,33 @@ def test_streaming_latency_from_first_receiver_to_counted_file(small: Built) -> 
         "select scan_number, distiller_id, scan_size, latency_s from marts.fct_streaming_scans"
     )
     assert rows == [(2709, 2209, 128, 4.5)]
+
+
+AUTUMN_JOB = (
+    "distiller-count-3|502|00:30:00|00:20:00|2023-11-05T00:50:00|2023-11-05T00:50:10|"
+    "2023-11-05T01:10:10|4|realtime_m1|dstlr|0:0\n"
+)
+
+
+def test_another_facility_zone_is_honoured(tmp_path: Path) -> None:
+    _write(tmp_path / "turnaround.toml", CONFIG.replace("America/Los_Angeles", "Europe/Berlin"))
+    _write(tmp_path / "slurm" / "w1.txt", HEADER + DST_JOB)
+    _write(tmp_path / "distiller" / "128_128.csv", "id,slurm_id,elapsed\n7,500,00:01:01\n")
+    built = refresh(tmp_path / "turnaround.toml")
+    assert built.exit_code == 0, built.output
+    # 2023-03-12 is still winter time in Berlin (UTC+1): 01:59 -> 00:59 UTC, no gap to cross
+    assert built.query(
+        "select strftime(submitted_at, '%H:%M'), queue_time_s from marts.fct_count_jobs"
+    ) == [("00:59", 3720)]
+
+
+def test_the_repeated_autumn_hour_is_read_as_standard_time(tmp_path: Path) -> None:
+    _write(tmp_path / "turnaround.toml", CONFIG)
+    _write(tmp_path / "slurm" / "w1.txt", HEADER + AUTUMN_JOB)
+    built = refresh(tmp_path / "turnaround.toml")
+    assert built.exit_code == 0, built.output
+    # 00:50:10 PDT = 07:50:10 UTC; the ambiguous 01:10:10 is taken as PST = 09:10:10 UTC
+    assert built.query(
+        "select strftime(started_at, '%H:%M:%S'), strftime(ended_at, '%H:%M:%S'), elapsed_s"
+        " from staging.stg_slurm__jobs"
+    ) == [("07:50:10", "09:10:10", 1200)]

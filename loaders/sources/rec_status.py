@@ -55,13 +55,18 @@ def read_json(path: Path, data: bytes) -> Parsed:
     if not isinstance(stamp, str):
         raise LoadError(path, 1, "JSON object has no string 'time'")
     fail_if(path, 1, values.aware_time_error(stamp))
+    last_scan, progress = _text(doc.get("last_scan_number")), _text(doc.get("progress"))
+    if last_scan is not None:
+        fail_if(path, 1, values.integer_error(last_scan, "last_scan_number"))
+    if progress is not None:
+        fail_if(path, 1, values.number_error(progress, "progress"))
     row = (
         1,
         scan,
         receiver,
         stamp,
-        _text(doc.get("last_scan_number")),
-        _text(doc.get("progress")),
+        last_scan,
+        progress,
         _text(doc.get("UUID")),
     )
     return Parsed(rows=[row])

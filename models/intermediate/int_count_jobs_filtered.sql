@@ -23,11 +23,11 @@ count_jobs as (
         source_line
     from jobs
     where
-        job_name like '%{{ var("count_job_name_contains") }}%'
+        {{ contains_text('job_name', var("count_job_name_contains")) }}
         and started_at is not null
         and req_nodes = {{ var("count_job_req_nodes") }}
-        and qos like '%{{ var("count_job_qos_contains") }}%'
-        and exit_code = '{{ var("count_job_exit_code") }}'
+        and {{ contains_text('qos', var("count_job_qos_contains")) }}
+        and exit_code = {{ sql_string(var("count_job_exit_code")) }}
 )
 
 select * from count_jobs

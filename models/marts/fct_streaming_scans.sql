@@ -15,14 +15,25 @@ counted_files as (
     select * from {{ ref('stg_nersc__counted_files') }}
 ),
 
-first_counted as (
+counted_in_order as (
     -- a scan counted more than once reached NERSC with its first counted file
     select
         scan_number,
-        min(distiller_id) as distiller_id,
-        min(written_at) as written_at
+        distiller_id,
+        written_at,
+        row_number() over (
+            partition by scan_number order by written_at, distiller_id
+        ) as counted_rank
     from counted_files
-    group by scan_number
+),
+
+first_counted as (
+    select
+        scan_number,
+        distiller_id,
+        written_at
+    from counted_in_order
+    where counted_rank = 1
 ),
 
 streaming_scans as (

@@ -19,12 +19,12 @@ versions as (
 typed as (
     select
         -- ids
-        cast(id as integer) as scan_id,
+        cast(id as {{ dbt.type_int() }}) as scan_id,
         nullif(slurm_id, '') as slurm_job_id,
         -- dimensions
-        cast(scan_width as integer) as scan_size,
-        cast(scan_width as integer) as scan_width,
-        cast(scan_height as integer) as scan_height,
+        cast(scan_width as {{ dbt.type_int() }}) as scan_size,
+        cast(scan_width as {{ dbt.type_int() }}) as scan_width,
+        cast(scan_height as {{ dbt.type_int() }}) as scan_height,
         -- measures
         {{ interval_text_to_seconds('elapsed') }} as distiller_elapsed_s,
         -- lineage

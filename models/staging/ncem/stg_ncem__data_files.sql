@@ -8,9 +8,9 @@ source as (
 typed as (
     select
         -- ids
-        cast(scan_number as integer) as scan_number,
+        cast(scan_number as {{ dbt.type_int() }}) as scan_number,
         file_path,
-        cast(file_part as integer) as file_part,
+        cast(file_part as {{ dbt.type_int() }}) as file_part,
         -- timestamps
         {{ parse_file_mtime('mtime') }} as written_at,
         -- lineage

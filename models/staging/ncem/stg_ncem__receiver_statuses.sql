@@ -19,13 +19,13 @@ versions as (
 typed as (
     select
         -- ids
-        cast(scan_number as integer) as scan_number,
-        cast(receiver as integer) as receiver,
+        cast(scan_number as {{ dbt.type_int() }}) as scan_number,
+        cast(receiver as {{ dbt.type_int() }}) as receiver,
         uuid as scan_uuid,
-        cast(last_scan_number as integer) as last_scan_number,
+        cast(last_scan_number as {{ dbt.type_int() }}) as last_scan_number,
         cast(progress as {{ turnaround.type_double() }}) as progress,
         -- timestamps
-        cast(time as timestamp with time zone) as status_at,
+        {{ parse_aware_timestamp('time') }} as status_at,
         -- lineage
         _source_file as source_file,
         _record_number as source_line

@@ -8,8 +8,8 @@ source as (
 typed as (
     select
         -- ids
-        cast(distiller_id as integer) as distiller_id,
-        cast(scan_number as integer) as scan_number,
+        cast(distiller_id as {{ dbt.type_int() }}) as distiller_id,
+        cast(scan_number as {{ dbt.type_int() }}) as scan_number,
         file_path,
         acquired_label,
         -- timestamps

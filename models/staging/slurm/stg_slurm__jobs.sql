@@ -39,7 +39,7 @@ typed as (
         job_name,
         user_name,
         qos,
-        cast(nullif(req_nodes, '') as integer) as req_nodes,
+        cast(nullif(req_nodes, '') as {{ dbt.type_int() }}) as req_nodes,
         exit_code,
         -- timestamps
         {{ slurm_time_to_utc('submit_time') }} as submitted_at,

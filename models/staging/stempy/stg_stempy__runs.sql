@@ -8,8 +8,8 @@ source as (
 typed as (
     select
         -- ids
-        cast(scan_number as integer) as scan_number,
-        cast(run_index as integer) as run_index,
+        cast(scan_number as {{ dbt.type_int() }}) as scan_number,
+        cast(run_index as {{ dbt.type_int() }}) as run_index,
         image,
         -- timestamps (`yymmdd_hhmm`, facility-local)
         case
