@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from loaders.build import BuildResult, build, docs, last_build_results
-from loaders.comparison import comparison_rows, format_comparison
+from loaders.comparison import comparison_rows, format_comparison, rejected_counts
 from loaders.config import DEFAULT_CONFIG, SOURCES, Config, load_config
 from loaders.errors import TurnaroundError
 from loaders.pipeline import load
@@ -30,6 +30,15 @@ def _add_config(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_CONFIG,
         metavar="FILE",
         help=f"config file (default: ./{DEFAULT_CONFIG})",
+    )
+
+
+def _add_strict(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail the whole load (exit 2, naming file and line) at the first malformed record "
+        "instead of setting it aside in raw.rejected_records",
     )
 
 
@@ -49,6 +58,7 @@ def make_parser() -> argparse.ArgumentParser:
         "Files already loaded unchanged are skipped; changed files replace their rows.",
     )
     _add_config(p_load)
+    _add_strict(p_load)
     p_load.add_argument(
         "sources",
         nargs="*",
@@ -77,6 +87,7 @@ def make_parser() -> argparse.ArgumentParser:
         "streaming comparison. Exits 1 when a dbt test at error severity fails.",
     )
     _add_config(p_refresh)
+    _add_strict(p_refresh)
 
     p_demo = commands.add_parser(
         "demo",
@@ -141,8 +152,8 @@ def _program() -> str:
     return invoked if Path(invoked).name == "turnaround" else "turnaround"
 
 
-def cmd_load(config: Config, sources: list[str]) -> int:
-    summary = load(config, sources)
+def cmd_load(config: Config, sources: list[str], strict: bool = False) -> int:
+    summary = load(config, sources, strict=strict)
     print(f"load {summary.load_id} into {config.warehouse}")
     for line in summary.lines():
         print(f"  {line}")
@@ -158,8 +169,8 @@ def cmd_report(config: Config, out: Path | None) -> int:
     return 0
 
 
-def cmd_refresh(config: Config) -> int:
-    cmd_load(config, [])
+def cmd_refresh(config: Config, strict: bool = False) -> int:
+    cmd_load(config, [], strict)
     code = _report_build(build(config, ["--quiet"]))
     if code == 2:
         return 2
@@ -167,6 +178,12 @@ def cmd_refresh(config: Config) -> int:
     if code != 0:
         print("(this build had errors: models that failed or were skipped keep their last state)")
     print(format_comparison(comparison_rows(config)))
+    rejected = rejected_counts(config)
+    if rejected:
+        print()
+        print("Rejected records in the warehouse (raw.rejected_records):")
+        for source, kind, count in rejected:
+            print(f"  {count:>6}  {source}: {kind}")
     print()
     print(f"Warehouse: {config.warehouse}")
     print(f"Open it with: {_program()} shell --config {config.path}")
@@ -209,14 +226,14 @@ def run(argv: Sequence[str] | None = None) -> int:
             return cmd_demo(args.out, args.scale, args.seed)
         config = load_config(args.config)
         if args.command == "load":
-            return cmd_load(config, args.sources)
+            return cmd_load(config, args.sources, args.strict)
         if args.command == "build":
             dbt_args = [*extra, *args.dbt_args]
             if dbt_args[:1] == ["--"]:
                 dbt_args = dbt_args[1:]
             return _report_build(build(config, dbt_args))
         if args.command == "refresh":
-            return cmd_refresh(config)
+            return cmd_refresh(config, args.strict)
         if args.command == "report":
             return cmd_report(config, args.out)
         if args.command == "docs":

@@ -58,3 +58,19 @@ def format_comparison(rows: list[tuple[object, ...]] | None) -> str:
     if len(lines) == 1:
         text.append("(no scan size has data yet)")
     return "\n".join(text)
+
+
+def rejected_counts(config: Config) -> list[tuple[str, str, int]]:
+    """(source, kind of defect, records) held in raw.rejected_records."""
+    con = connect(config.warehouse, read_only=True)
+    try:
+        return con.execute(
+            """
+            select source, reason_kind, count(*) from raw.rejected_records
+            group by all order by source, reason_kind
+            """
+        ).fetchall()
+    except duckdb.CatalogException:
+        return []
+    finally:
+        con.close()

@@ -7,6 +7,8 @@ warehouse's data stays as it was, and the error names the file and line.
 from __future__ import annotations
 
 import hashlib
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +19,7 @@ import pandas as pd
 from loaders.config import Config, InputSpec
 from loaders.errors import LoadError
 from loaders.sources import KINDS, Parsed
+from loaders.sources.common import Reject, decode, text_of_line
 from loaders.sources.files import walk_listing
 from loaders.warehouse import connect, create_raw_schema
 
@@ -30,6 +33,7 @@ class SourceTally:
     files_unchanged: int = 0
     rows: int = 0
     skipped: int = 0
+    rejected: int = 0
 
 
 @dataclass
@@ -39,6 +43,7 @@ class LoadSummary:
     load_id: int
     sources: dict[str, SourceTally] = field(default_factory=dict)
     unmatched: list[str] = field(default_factory=list)
+    reject_kinds: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def lines(self) -> list[str]:
         """A short human-readable report, one line per source."""
@@ -48,7 +53,10 @@ class LoadSummary:
                 f"{source:<20} {t.files_new} new, {t.files_replaced} changed, "
                 f"{t.files_unchanged} unchanged files; {t.rows} rows"
                 + (f"; {t.skipped} unrelated entries skipped" if t.skipped else "")
+                + (f"; {t.rejected} records rejected" if t.rejected else "")
             )
+        for (source, kind), count in sorted(self.reject_kinds.items()):
+            out.append(f"rejected {count:>6}  {source}: {kind}")
         out += [f"warning: no file matches {glob}" for glob in self.unmatched]
         return out
 
@@ -92,6 +100,7 @@ class RawWriter:
         self.rows: list[tuple[object, ...]] = []
         self.replaced: list[str] = []
         self.ledger: list[tuple[object, ...]] = []
+        self.rejects: list[tuple[object, ...]] = []
 
     def add(
         self, path: str, parsed: Parsed, ledger_entry: tuple[object, ...], replaced: bool
@@ -101,6 +110,21 @@ class RawWriter:
             self.replaced.append(path)
         self.rows.extend((path, *row) for row in parsed.rows)
         self.ledger.append(ledger_entry)
+        fmt, loaded_at = ledger_entry[2], ledger_entry[9]
+        self.rejects.extend(
+            (
+                self.source,
+                fmt,
+                path,
+                r.line,
+                reason_kind(r.reason),
+                r.reason,
+                r.text,
+                self.load_id,
+                loaded_at,
+            )
+            for r in parsed.rejects
+        )
         if len(self.rows) >= self.FLUSH_ROWS:
             self.flush()
 
@@ -110,6 +134,11 @@ class RawWriter:
             self.con.execute(
                 f"delete from raw.{self.source} where _source_file in (select unnest(?))",
                 [self.replaced],
+            )
+            self.con.execute(
+                "delete from raw.rejected_records where source = ? "
+                "and file_path in (select unnest(?))",
+                [self.source, self.replaced],
             )
         if self.rows:
             names = ["_source_file", "_record_number", *self.columns]
@@ -130,10 +159,41 @@ class RawWriter:
                 self.con.unregister("incoming_rows")
         if self.ledger:
             self.con.executemany(
-                "insert into raw.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null)",
+                """
+                insert into raw.loads (load_id, source, format, path, size_bytes, sha256, rows,
+                    skipped, started_at, finished_at, status, error, rejected)
+                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
                 self.ledger,
             )
-        self.rows, self.replaced, self.ledger = [], [], []
+        if self.rejects:
+            self.con.executemany(
+                "insert into raw.rejected_records values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                self.rejects,
+            )
+        self.rows, self.replaced, self.ledger, self.rejects = [], [], [], []
+
+
+def reason_kind(reason: str) -> str:
+    """A reason without its values, to count rejects by kind: `time … is not …`."""
+    return re.sub(r"\d+", "N", re.sub(r"'[^']*'", "…", reason))
+
+
+def parse_file(spec: InputSpec, path: Path, data: bytes, strict: bool) -> tuple[Parsed, str | None]:
+    """Parse one input. A malformed record is rejected and the rest loads; a file that cannot be
+    read at all (bad name, header, JSON) is one rejected record. `strict` turns the first
+    reject into a LoadError instead."""
+    try:
+        parsed = KINDS[spec.source].readers[spec.format](path, data)
+    except LoadError as exc:
+        if strict:
+            raise
+        text = text_of_line(decode(path, data), exc.line)
+        return Parsed(rejects=[Reject(exc.line, exc.message, text)]), exc.message
+    if strict and parsed.rejects:
+        first = parsed.rejects[0]
+        raise LoadError(path, first.line, first.reason)
+    return parsed, None
 
 
 def _load_input(
@@ -142,13 +202,13 @@ def _load_input(
     load_id: int,
     summary: LoadSummary,
     seen: set[tuple[str, str]],
+    strict: bool,
 ) -> None:
     """Load the new and changed files of one `[[inputs]]` entry."""
     tally = summary.sources.setdefault(spec.source, SourceTally())
     paths, unmatched = spec.resolve_each()
     summary.unmatched.extend(f"{spec.source}: {pattern}" for pattern in unmatched)
     known = _known_hashes(con, spec.source)
-    read = KINDS[spec.source].readers[spec.format]
     writer = RawWriter(con, spec.source, load_id)
     for path in paths:
         key = str(path)
@@ -161,7 +221,7 @@ def _load_input(
         if known.get(key) == digest:
             tally.files_unchanged += 1
             continue
-        parsed = read(path, data)
+        parsed, error = parse_file(spec, path, data, strict)
         replaced = key in known
         entry = (
             load_id,
@@ -175,19 +235,24 @@ def _load_input(
             started,
             datetime.now(UTC),
             "replaced" if replaced else "loaded",
+            error,
+            len(parsed.rejects),
         )
         writer.add(key, parsed, entry, replaced)
+        summary.reject_kinds.update((spec.source, reason_kind(r.reason)) for r in parsed.rejects)
         if replaced:
             tally.files_replaced += 1
         else:
             tally.files_new += 1
         tally.rows += len(parsed.rows)
         tally.skipped += parsed.skipped
+        tally.rejected += len(parsed.rejects)
     writer.flush()
 
 
-def load(config: Config, sources: list[str] | None = None) -> LoadSummary:
-    """Load every input of `config` (or of the named sources) in one transaction."""
+def load(config: Config, sources: list[str] | None = None, strict: bool = False) -> LoadSummary:
+    """Load every input of `config` (or of the named sources) in one transaction. Malformed
+    records go to raw.rejected_records; with `strict` the first one fails the whole load."""
     specs = config.inputs_for(sources)
     created = not config.warehouse.exists()
     config.warehouse.parent.mkdir(parents=True, exist_ok=True)
@@ -200,7 +265,7 @@ def load(config: Config, sources: list[str] | None = None) -> LoadSummary:
             summary = LoadSummary(load_id=load_id)
             seen: set[tuple[str, str]] = set()
             for spec in specs:
-                _load_input(con, spec, load_id, summary, seen)
+                _load_input(con, spec, load_id, summary, seen, strict)
         except BaseException:
             con.rollback()
             con.close()

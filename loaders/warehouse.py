@@ -30,7 +30,22 @@ create table if not exists raw.loads (
     started_at timestamp with time zone not null,
     finished_at timestamp with time zone,
     status varchar not null,
-    error varchar
+    error varchar,
+    rejected bigint
+)
+"""
+
+REJECTS_DDL = """
+create table if not exists raw.rejected_records (
+    source varchar not null,
+    format varchar not null,
+    file_path varchar not null,
+    line_number bigint,
+    reason_kind varchar not null,
+    reason varchar not null,
+    raw_text varchar,
+    load_id bigint not null,
+    loaded_at timestamp with time zone not null
 )
 """
 
@@ -63,6 +78,8 @@ def create_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw schema, one table per source and the load ledger, if missing."""
     con.execute("create schema if not exists raw")
     con.execute(LOADS_DDL)
+    con.execute("alter table raw.loads add column if not exists rejected bigint")
+    con.execute(REJECTS_DDL)
     # one id per `load` run, never reused (a run that changes nothing still takes one)
     (next_id,) = con.execute("select coalesce(max(load_id), 0) + 1 from raw.loads").fetchone() or (
         1,

@@ -54,13 +54,33 @@ GOOD_SACCT = (
 )
 
 
-def test_unparsable_input_exits_2_naming_file_and_line(tmp_path: Path) -> None:
+def test_strict_load_of_a_malformed_record_exits_2_naming_file_and_line(tmp_path: Path) -> None:
     config = _config(tmp_path, SACCT_INPUT)
     bad = _write(tmp_path / "slurm" / "w1.txt", GOOD_SACCT + "distiller-count-2|102|oops\n")
-    done = turnaround("load", "--config", str(config))
+    done = turnaround("load", "--strict", "--config", str(config))
     assert done.returncode == 2
     assert f"{bad}:2: expected 11 fields, found 3" in done.stderr
     assert "Traceback" not in done.stderr
+    assert not (tmp_path / "warehouse.duckdb").exists()
+
+
+def test_a_malformed_record_is_set_aside_and_the_rest_loads(tmp_path: Path) -> None:
+    config = _config(tmp_path, SACCT_INPUT)
+    bad = _write(tmp_path / "slurm" / "w1.txt", GOOD_SACCT + "distiller-count-2|102|oops\n")
+    done = turnaround("load", "--config", str(config))
+    assert done.returncode == 0, done.stderr
+    assert "1 records rejected" in done.stdout
+    assert "rejected      1  slurm: expected N fields, found N" in done.stdout
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    try:
+        assert con.execute("select job_id from raw.slurm").fetchall() == [("101",)]
+        assert con.execute(
+            "select source, file_path, line_number, reason, raw_text from raw.rejected_records"
+        ).fetchall() == [
+            ("slurm", str(bad), 2, "expected 11 fields, found 3", "distiller-count-2|102|oops")
+        ]
+    finally:
+        con.close()
 
 
 def test_load_twice_changes_no_row_count(tmp_path: Path) -> None:

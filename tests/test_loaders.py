@@ -416,7 +416,11 @@ def test_ncem_stat_listing_epochs_stat_y_and_skipped_names(tmp_path: Path) -> No
         ),
         (src, 7, "/data/we|ird/data_scan0000012347_02.data", "0000012347", "02", "1697470246"),
     ]
-    assert query(config, "select rows, skipped from raw.loads") == [(4, 2)]
+    # data_scan12_00.data is a data file with a broken name: rejected, not skipped
+    assert query(config, "select rows, skipped, rejected from raw.loads") == [(4, 1, 1)]
+    assert query(config, "select line_number, reason from raw.rejected_records") == [
+        (6, "file name is not data_scan<scan, 10 digits>_<part>.data")
+    ]
 
 
 def test_ncem_dir_walk_nested_without_following_symlinked_dirs(tmp_path: Path) -> None:
@@ -503,7 +507,7 @@ def test_nersc_stat_suffix_and_distiller_zero(tmp_path: Path) -> None:
             "2023-10-16 08:31:00 -0700",
         ),
     ]
-    assert query(config, "select rows, skipped from raw.loads") == [(3, 2)]
+    assert query(config, "select rows, skipped, rejected from raw.loads") == [(3, 1, 1)]
 
 
 def test_nersc_dir_walk(tmp_path: Path) -> None:
@@ -906,7 +910,7 @@ def test_bad_last_file_rolls_back_the_whole_load(
     bad = write(tmp_path / "bad" / name, content())
     config = make_config(tmp_path, [*inputs, (source, fmt, [f"bad/{name}"])])
     with pytest.raises(LoadError) as caught:
-        load(config)
+        load(config, strict=True)
     err = caught.value
     assert err.path == str(bad)
     assert err.line == line
@@ -925,7 +929,7 @@ def test_bad_file_after_good_ones_of_the_same_input(tmp_path: Path) -> None:
     write(tmp_path / "slurm" / "b.txt", sacct(PENDING))
     bad = write(tmp_path / "slurm" / "c.txt", sacct(JOB, ("x", "1", "", "12:34", *JOB[4:])))
     with pytest.raises(LoadError) as caught:
-        load(config)
+        load(config, strict=True)
     assert (caught.value.path, caught.value.line) == (str(bad), 3)
     assert warehouse_state(config) == before
     # once the bad file is fixed the same load goes through
@@ -940,7 +944,7 @@ def test_failed_first_load_leaves_no_warehouse(tmp_path: Path) -> None:
     write(tmp_path / "slurm" / "b.txt", sacct(JOB, header=False) + "only|three|fields\n")
     config = make_config(tmp_path, [("slurm", "sacct", ["slurm/*.txt"])])
     with pytest.raises(LoadError) as caught:
-        load(config)
+        load(config, strict=True)
     assert caught.value.line == 2
     assert not config.warehouse.exists()
     assert list(config.warehouse.parent.glob("warehouse.duckdb*")) == []
@@ -1080,10 +1084,16 @@ def test_stempy_numbers_keep_the_text_they_were_written_with(tmp_path: Path) -> 
     ]
 
 
-def test_stempy_number_given_as_a_string_is_an_error(tmp_path: Path) -> None:
-    text = '{"14": [{"count_time": "1.5", "total_time": 2, "save_time": 0.5}]}'
-    with pytest.raises(LoadError, match="count_time is not a number"):
-        load_only(tmp_path, "stempy_log", "json", {"save_times.json": text})
+def test_stempy_number_given_as_a_string_is_rejected(tmp_path: Path) -> None:
+    text = (
+        '{"14": [{"count_time": "1.5", "total_time": 2, "save_time": 0.5},'
+        ' {"count_time": 1.5, "total_time": 2, "save_time": 0.5}]}'
+    )
+    config = load_only(tmp_path, "stempy_log", "json", {"save_times.json": text})
+    assert query(config, "select run_index, count_time from raw.stempy_log") == [("1", "1.5")]
+    assert query(config, "select line_number, reason from raw.rejected_records") == [
+        (1, "run 0 of scan '14': count_time is not a number")
+    ]
 
 
 def test_dir_walk_skips_dangling_symlinks(tmp_path: Path) -> None:

@@ -12,12 +12,33 @@ from pathlib import Path
 from loaders.errors import LoadError
 
 
+@dataclass(frozen=True)
+class Reject:
+    """A malformed record: where it is, why it was refused, and its text as read."""
+
+    line: int | None
+    reason: str
+    text: str
+
+
 @dataclass
 class Parsed:
-    """Rows of one input: each row is (record number, value, value, ...)."""
+    """Rows of one input: each row is (record number, value, value, ...); the records that
+    could not be read; and how many entries were not the source's at all (skipped)."""
 
     rows: list[tuple[object, ...]] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
     skipped: int = 0
+
+    def accept(self, line: int, text: str, *errors: str | None) -> bool:
+        """True when every check passed; otherwise the first error rejects the record."""
+        if has_bad_bytes(text):
+            errors = ("bytes that are not UTF-8", *errors)
+        for error in errors:
+            if error is not None:
+                self.rejects.append(Reject(line, error, printable(text)))
+                return False
+        return True
 
 
 Reader = Callable[[Path, bytes], Parsed]
@@ -32,13 +53,38 @@ class SourceKind:
 
 
 def decode(path: Path, data: bytes) -> str:
-    """UTF-8 text of a file (a leading BOM dropped); bad bytes raise LoadError with their line."""
+    """UTF-8 text of a file, a leading BOM dropped. Bytes that are not UTF-8 are kept as lone
+    surrogates, so the records holding them are rejected one by one (`has_bad_bytes`)."""
     body = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = body.count(b"\n", 0, exc.start) + 1
-        raise LoadError(path, line, f"bytes that are not UTF-8 ({exc.reason})") from None
+    return body.decode("utf-8", "surrogateescape")
+
+
+def has_bad_bytes(text: str) -> bool:
+    """True when decoded text holds bytes that were not UTF-8."""
+    return any("\udc80" <= char <= "\udcff" for char in text)
+
+
+def printable(text: str) -> str:
+    """Text safe to store: bytes that were not UTF-8 shown as \\xNN."""
+    if not has_bad_bytes(text):
+        return text
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def text_of_line(text: str, line: int | None) -> str:
+    """The given line of a file's text (its first 2,000 characters when no line is known)."""
+    if line is None:
+        return printable(text[:2000])
+    lines = text.split("\n")
+    return printable(lines[line - 1].removesuffix("\r")) if 0 < line <= len(lines) else ""
+
+
+def first_bad_bytes_line(text: str) -> int | None:
+    """The first line holding bytes that are not UTF-8."""
+    for number, line in enumerate(text.split("\n"), 1):
+        if has_bad_bytes(line):
+            return number
+    return None
 
 
 def numbered_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -50,8 +96,8 @@ def numbered_lines(text: str) -> Iterator[tuple[int, str]]:
             yield number, line
 
 
-def fail_if(path: Path, line: int, error: str | None) -> None:
-    """Raise LoadError at `line` when a value check returned an error."""
+def fail_if(path: Path, line: int | None, error: str | None) -> None:
+    """Raise LoadError at `line` when a check returned an error (a file-level problem)."""
     if error is not None:
         raise LoadError(path, line, error)
 
@@ -84,7 +130,8 @@ def header_index(path: Path, line: int, header: Sequence[str], wanted: Sequence[
     return [names.index(name) for name in wanted]
 
 
-def expect_fields(path: Path, line: int, fields: Sequence[str], count: int) -> None:
-    """LoadError when a record has the wrong number of fields."""
+def field_count_error(fields: Sequence[str], count: int) -> str | None:
+    """An error when a record has the wrong number of fields."""
     if len(fields) != count:
-        raise LoadError(path, line, f"expected {count} fields, found {len(fields)}")
+        return f"expected {count} fields, found {len(fields)}"
+    return None

@@ -12,8 +12,8 @@ from loaders.sources.common import (
     SourceKind,
     csv_records,
     decode,
-    expect_fields,
-    fail_if,
+    field_count_error,
+    text_of_line,
 )
 
 COLUMNS = ("id", "slurm_id", "elapsed", "scan_width", "scan_height")
@@ -29,18 +29,25 @@ def read_csv(path: Path, data: bytes) -> Parsed:
     width, height = match.groups()
     parsed = Parsed()
     header_seen = False
-    for line, fields in csv_records(path, decode(path, data)):
+    text = decode(path, data)
+    for line, fields in csv_records(path, text):
         if not header_seen:
             if [f.strip() for f in fields] != HEADER:
                 raise LoadError(path, line, f"header is not {','.join(HEADER)}")
             header_seen = True
             continue
-        expect_fields(path, line, fields, len(HEADER))
+        raw = text_of_line(text, line)
+        if not parsed.accept(line, raw, field_count_error(fields, len(HEADER))):
+            continue
         scan_id, slurm_id, elapsed = fields
-        fail_if(path, line, values.integer_error(scan_id, "scan id"))
-        fail_if(path, line, values.integer_error(slurm_id, "slurm_id", optional=True))
-        fail_if(path, line, values.interval_error(elapsed))
-        parsed.rows.append((line, scan_id, slurm_id, elapsed, width, height))
+        if parsed.accept(
+            line,
+            raw,
+            values.integer_error(scan_id, "scan id"),
+            values.integer_error(slurm_id, "slurm_id", optional=True),
+            values.interval_error(elapsed),
+        ):
+            parsed.rows.append((line, scan_id, slurm_id, elapsed, width, height))
     return parsed
 
 

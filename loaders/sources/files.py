@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from loaders import values
@@ -18,10 +19,10 @@ from loaders.sources.common import (
     SourceKind,
     csv_records,
     decode,
-    expect_fields,
-    fail_if,
+    field_count_error,
     header_index,
     numbered_lines,
+    text_of_line,
 )
 
 NCEM_COLUMNS = ("file_path", "scan_number", "file_part", "mtime")
@@ -29,22 +30,46 @@ NERSC_COLUMNS = ("file_path", "distiller_id", "scan_number", "acquired_label", "
 _NCEM_NAME = re.compile(r"^data_scan(\d{10})_(\d+)\.data$")
 _NERSC_NAME = re.compile(r"^FOURD_(\d{6}_\d{4})_(\d{5})_(\d{5})(?:_[^/]*)?\.h5$")
 
-NameFields = Callable[[str], tuple[str, ...] | None]
+
+@dataclass(frozen=True)
+class FileNames:
+    """The names of a source's files: how to read fields from one, and what a near miss looks
+    like (a name of the source's kind that breaks its pattern is rejected, not skipped)."""
+
+    pattern: re.Pattern[str]
+    prefix: str
+    suffix: str
+    described: str
+
+    def fields(self, name: str) -> tuple[str, ...] | None:
+        match = self.pattern.match(name)
+        return match.groups() if match else None
+
+    def near_miss(self, name: str) -> bool:
+        return name.startswith(self.prefix) and name.endswith(self.suffix)
+
+
+NCEM_NAMES = FileNames(_NCEM_NAME, "data_scan", ".data", "data_scan<scan, 10 digits>_<part>.data")
+NERSC_NAMES = FileNames(
+    _NERSC_NAME, "FOURD_", ".h5", "FOURD_<yymmdd>_<hhmm>_<distiller id, 5>_<scan, 5>[_*].h5"
+)
 
 
 def ncem_name_fields(name: str) -> tuple[str, ...] | None:
     """(scan_number, file_part) from `data_scan<10 digits>_<part>.data`, else None."""
-    match = _NCEM_NAME.match(name)
-    return match.groups() if match else None
+    return NCEM_NAMES.fields(name)
 
 
 def nersc_name_fields(name: str) -> tuple[str, ...] | None:
     """(distiller_id, scan_number, acquired_label) from a FOURD_*.h5 name, else None."""
-    match = _NERSC_NAME.match(name)
-    if not match:
+    fields = NERSC_NAMES.fields(name)
+    if fields is None:
         return None
-    label, distiller_id, scan = match.groups()
+    label, distiller_id, scan = fields
     return distiller_id, scan, label
+
+
+NameFields = Callable[[str], tuple[str, ...] | None]
 
 
 def walk_listing(root: Path) -> bytes:
@@ -64,67 +89,84 @@ def walk_listing(root: Path) -> bytes:
     return "".join(lines).encode("utf-8", "surrogateescape")
 
 
-def _read_listing(path: Path, data: bytes, name_fields: NameFields) -> Parsed:
-    """Parse `<path>|<mtime>` lines; names the source does not know are skipped."""
+def _read_listing(path: Path, data: bytes, names: FileNames, name_fields: NameFields) -> Parsed:
+    """Parse `<path>|<mtime>` lines; names of other kinds of file are skipped and counted, names
+    of the source's kind that break its pattern are rejected."""
     parsed = Parsed()
     for line, raw in numbered_lines(decode(path, data)):
         file_path, sep, mtime = raw.rpartition("|")
-        if not sep:
-            raise LoadError(path, line, "line is not <path>|<mtime>")
-        fields = name_fields(os.path.basename(file_path))
-        if fields is None:
+        if not parsed.accept(line, raw, None if sep else "line is not <path>|<mtime>"):
+            continue
+        name = os.path.basename(file_path)
+        fields = name_fields(name)
+        if fields is None and not names.near_miss(name):
             parsed.skipped += 1
             continue
-        fail_if(path, line, values.mtime_error(mtime.strip()))
-        parsed.rows.append((line, file_path, *fields, mtime.strip()))
+        name_error = None if fields is not None else f"file name is not {names.described}"
+        if parsed.accept(line, raw, name_error, values.mtime_error(mtime.strip())):
+            parsed.rows.append((line, file_path, *(fields or ()), mtime.strip()))
     return parsed
 
 
 def read_ncem_stat(path: Path, data: bytes) -> Parsed:
     """A stat listing of `data_scan*.data` files."""
-    return _read_listing(path, data, ncem_name_fields)
+    return _read_listing(path, data, NCEM_NAMES, ncem_name_fields)
 
 
 def read_nersc_stat(path: Path, data: bytes) -> Parsed:
     """A stat listing of `FOURD_*.h5` files."""
-    return _read_listing(path, data, nersc_name_fields)
+    return _read_listing(path, data, NERSC_NAMES, nersc_name_fields)
+
+
+Checks = Callable[[list[str]], list[str | None]]
+Row = Callable[[int, list[str]], tuple[object, ...]]
+
+
+def _read_extract(
+    path: Path, data: bytes, wanted: tuple[str, ...], checks: Checks, row: Row
+) -> Parsed:
+    """A CSV extract with (at least) the `wanted` columns; one row per line."""
+    parsed = Parsed()
+    order: list[int] | None = None
+    width = 0
+    text = decode(path, data)
+    for line, fields in csv_records(path, text):
+        if order is None:
+            order, width = header_index(path, line, fields, wanted), len(fields)
+            continue
+        raw = text_of_line(text, line)
+        if not parsed.accept(line, raw, field_count_error(fields, width)):
+            continue
+        picked = [fields[i] for i in order]
+        if parsed.accept(line, raw, *checks(picked)):
+            parsed.rows.append(row(line, picked))
+    return parsed
 
 
 def read_ncem_csv(path: Path, data: bytes) -> Parsed:
     """CSV extract with `scan_number` and `time_last_written` (ISO 8601 with offset)."""
-    parsed = Parsed()
-    order: list[int] | None = None
-    width = 0
-    for line, fields in csv_records(path, decode(path, data)):
-        if order is None:
-            wanted = ("scan_number", "time_last_written")
-            order, width = header_index(path, line, fields, wanted), len(fields)
-            continue
-        expect_fields(path, line, fields, width)
-        scan, written = (fields[i] for i in order)
-        fail_if(path, line, values.integer_error(scan, "scan_number"))
-        fail_if(path, line, values.aware_time_error(written))
-        parsed.rows.append((line, None, scan, None, written))
-    return parsed
+    return _read_extract(
+        path,
+        data,
+        ("scan_number", "time_last_written"),
+        lambda f: [values.integer_error(f[0], "scan_number"), values.aware_time_error(f[1])],
+        lambda line, f: (line, None, f[0], None, f[1]),
+    )
 
 
 def read_nersc_csv(path: Path, data: bytes) -> Parsed:
     """CSV extract `distiller_id,scan_number,datetime` (facility-local, naive)."""
-    parsed = Parsed()
-    order: list[int] | None = None
-    width = 0
-    for line, fields in csv_records(path, decode(path, data)):
-        if order is None:
-            wanted = ("distiller_id", "scan_number", "datetime")
-            order, width = header_index(path, line, fields, wanted), len(fields)
-            continue
-        expect_fields(path, line, fields, width)
-        distiller_id, scan, written = (fields[i] for i in order)
-        fail_if(path, line, values.integer_error(distiller_id, "distiller_id"))
-        fail_if(path, line, values.integer_error(scan, "scan_number"))
-        fail_if(path, line, values.naive_time_error(written))
-        parsed.rows.append((line, None, distiller_id, scan, None, written))
-    return parsed
+    return _read_extract(
+        path,
+        data,
+        ("distiller_id", "scan_number", "datetime"),
+        lambda f: [
+            values.integer_error(f[0], "distiller_id"),
+            values.integer_error(f[1], "scan_number"),
+            values.naive_time_error(f[2]),
+        ],
+        lambda line, f: (line, None, f[0], f[1], None, f[2]),
+    )
 
 
 NCEM_KIND = SourceKind(

@@ -16,9 +16,12 @@ from loaders.sources.common import (
     SourceKind,
     csv_records,
     decode,
-    expect_fields,
     fail_if,
+    field_count_error,
+    first_bad_bytes_line,
+    has_bad_bytes,
     header_index,
+    text_of_line,
 )
 
 COLUMNS = ("scan_number", "receiver", "time", "last_scan_number", "progress", "uuid")
@@ -45,6 +48,13 @@ def read_json(path: Path, data: bytes) -> Parsed:
         )
     receiver, scan = match.groups()
     text = decode(path, data)
+    fail_if(
+        path,
+        first_bad_bytes_line(text),
+        "bytes that are not UTF-8" if has_bad_bytes(text) else None,
+    )
+    if not text.strip():
+        raise LoadError(path, 1, "empty file, not a JSON object")
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -77,16 +87,22 @@ def read_csv(path: Path, data: bytes) -> Parsed:
     parsed = Parsed()
     order: list[int] | None = None
     width = 0
-    for line, fields in csv_records(path, decode(path, data)):
+    text = decode(path, data)
+    for line, fields in csv_records(path, text):
         if order is None:
             order, width = header_index(path, line, fields, WIDE_FIELDS), len(fields)
             continue
-        expect_fields(path, line, fields, width)
+        raw = text_of_line(text, line)
+        if not parsed.accept(line, raw, field_count_error(fields, width)):
+            continue
         scan, *times = (fields[i] for i in order)
-        fail_if(path, line, values.integer_error(scan, "scan_number"))
-        for receiver, stamp in enumerate(times):
-            fail_if(path, line, values.aware_time_error(stamp))
-            parsed.rows.append((line, scan, str(receiver), stamp, None, None, None))
+        checks = [values.integer_error(scan, "scan_number")]
+        checks += [values.aware_time_error(stamp) for stamp in times]
+        if parsed.accept(line, raw, *checks):
+            parsed.rows.extend(
+                (line, scan, str(receiver), stamp, None, None, None)
+                for receiver, stamp in enumerate(times)
+            )
     return parsed
 
 

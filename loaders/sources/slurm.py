@@ -14,10 +14,10 @@ from loaders.sources.common import (
     SourceKind,
     csv_records,
     decode,
-    expect_fields,
-    fail_if,
+    field_count_error,
     header_index,
     numbered_lines,
+    text_of_line,
 )
 
 COLUMNS = (
@@ -61,16 +61,16 @@ CSV_FIELDS = (
 )
 
 
-def check_record(path: Path, line: int, record: tuple[str, ...]) -> None:
-    """Check the fields staging will type: job id, times, durations, node count."""
+def record_errors(record: tuple[str, ...]) -> list[str | None]:
+    """Checks of the fields staging will type: job id, times, durations, node count."""
     _, job_id, timelimit, elapsed, submit, start, end, req_nodes, *_ = record
-    if not job_id:
-        raise LoadError(path, line, "empty JobID")
-    for stamp in (submit, start, end):
-        fail_if(path, line, values.slurm_time_error(stamp))
-    fail_if(path, line, values.slurm_duration_error(elapsed))
-    fail_if(path, line, values.slurm_duration_error(timelimit, limit=True))
-    fail_if(path, line, values.integer_error(req_nodes, "ReqNodes", optional=True))
+    return [
+        None if job_id else "empty JobID",
+        *(values.slurm_time_error(stamp) for stamp in (submit, start, end)),
+        values.slurm_duration_error(elapsed),
+        values.slurm_duration_error(timelimit, limit=True),
+        values.integer_error(req_nodes, "ReqNodes", optional=True),
+    ]
 
 
 def _is_header(fields: list[str]) -> bool:
@@ -98,10 +98,11 @@ def read_sacct(path: Path, data: bytes) -> Parsed:
             continue
         if order is None:
             order, width = list(range(len(SACCT_FIELDS))), len(SACCT_FIELDS)
-        expect_fields(path, line, fields, width)
+        if not parsed.accept(line, raw, field_count_error(fields, width)):
+            continue
         record = tuple(fields[i] for i in order)
-        check_record(path, line, record)
-        parsed.rows.append((line, *record))
+        if parsed.accept(line, raw, *record_errors(record)):
+            parsed.rows.append((line, *record))
     return parsed
 
 
@@ -110,14 +111,17 @@ def read_csv(path: Path, data: bytes) -> Parsed:
     parsed = Parsed()
     order: list[int] | None = None
     width = 0
-    for line, fields in csv_records(path, decode(path, data)):
+    text = decode(path, data)
+    for line, fields in csv_records(path, text):
         if order is None:
             order, width = header_index(path, line, fields, CSV_FIELDS), len(fields)
             continue
-        expect_fields(path, line, fields, width)
+        raw = text_of_line(text, line)
+        if not parsed.accept(line, raw, field_count_error(fields, width)):
+            continue
         record = tuple(fields[i] for i in order)
-        check_record(path, line, record)
-        parsed.rows.append((line, *record))
+        if parsed.accept(line, raw, *record_errors(record)):
+            parsed.rows.append((line, *record))
     return parsed
 
 

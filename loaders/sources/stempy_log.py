@@ -7,7 +7,14 @@ from pathlib import Path
 
 from loaders import values
 from loaders.errors import LoadError
-from loaders.sources.common import Parsed, SourceKind, decode, fail_if
+from loaders.sources.common import (
+    Parsed,
+    SourceKind,
+    decode,
+    first_bad_bytes_line,
+    has_bad_bytes,
+    printable,
+)
 
 COLUMNS = (
     "scan_number",
@@ -37,6 +44,8 @@ def read_json(path: Path, data: bytes) -> Parsed:
     """One row per run; the record number counts runs through the file. Numbers keep the text
     they were written with (raw values stay as loaded)."""
     text = decode(path, data)
+    if has_bad_bytes(text):
+        raise LoadError(path, first_bad_bytes_line(text), "bytes that are not UTF-8")
     try:
         doc = json.loads(text, parse_float=JsonNumber, parse_int=JsonNumber)
     except json.JSONDecodeError as exc:
@@ -47,29 +56,36 @@ def read_json(path: Path, data: bytes) -> Parsed:
     record = 0
     for scan, runs in doc.items():
         line = _line_of(text, scan)
-        fail_if(path, line, values.integer_error(scan, "scan number"))
+        shown = printable(json.dumps({scan: runs})[:2000])
         if not isinstance(runs, list):
-            raise LoadError(path, line, f"scan {scan!r} does not hold a list of runs")
+            parsed.accept(line, shown, f"scan {scan!r} does not hold a list of runs")
+            continue
+        if not parsed.accept(line, shown, values.integer_error(scan, "scan number")):
+            continue
         for index, run in enumerate(runs):
             record += 1
-            if not isinstance(run, dict):
-                raise LoadError(path, line, f"run {index} of scan {scan!r} is not an object")
-            for name in _NUMBERS:
-                if not isinstance(run.get(name), JsonNumber):
-                    raise LoadError(
-                        path, line, f"run {index} of scan {scan!r}: {name} is not a number"
+            if parsed.accept(record, printable(json.dumps(run)), _run_error(scan, index, run)):
+                parsed.rows.append(
+                    (
+                        record,
+                        scan,
+                        str(index),
+                        None if run.get("timestamp") is None else str(run.get("timestamp")),
+                        *(str(run[name]) for name in _NUMBERS),
+                        None if run.get("image") is None else str(run.get("image")),
                     )
-            parsed.rows.append(
-                (
-                    record,
-                    scan,
-                    str(index),
-                    None if run.get("timestamp") is None else str(run.get("timestamp")),
-                    *(str(run[name]) for name in _NUMBERS),
-                    None if run.get("image") is None else str(run.get("image")),
                 )
-            )
     return parsed
+
+
+def _run_error(scan: str, index: int, run: object) -> str | None:
+    """Why a run cannot be loaded, or None."""
+    if not isinstance(run, dict):
+        return f"run {index} of scan {scan!r} is not an object"
+    for name in _NUMBERS:
+        if not isinstance(run.get(name), JsonNumber):
+            return f"run {index} of scan {scan!r}: {name} is not a number"
+    return None
 
 
 KIND = SourceKind(columns=COLUMNS, readers={"json": read_json})
