@@ -15,7 +15,7 @@ import yaml
 
 from loaders.config import Config
 from loaders.errors import TurnaroundError
-from loaders.warehouse import connect
+from loaders.warehouse import connect, create_raw_schema
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -93,16 +93,22 @@ def merge_vars(config: Config, args: list[str]) -> tuple[str, list[str]]:
     return json.dumps(merged), rest
 
 
-def check_not_held(config: Config) -> None:
-    """Fail in one sentence, before dbt starts, when another process holds the warehouse."""
-    if config.warehouse.exists():
-        connect(config.warehouse).close()
+def prepare_warehouse(config: Config) -> None:
+    """Before dbt starts: fail in one sentence when another process holds the warehouse, and
+    make sure the raw schema dbt reads exists (a new warehouse, or one from an older version)."""
+    con = connect(config.warehouse)
+    try:
+        con.begin()
+        create_raw_schema(con)
+        con.commit()
+    finally:
+        con.close()
 
 
 def run_dbt(config: Config, command: list[str], args: list[str] | None = None) -> BuildResult:
     """Run `dbt <command...>` for the config's warehouse and zone; output goes to the terminal."""
     config.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    check_not_held(config)
+    prepare_warehouse(config)
     dbt_vars, rest = merge_vars(config, args or [])
     argv = [dbt_executable(), *command, "--vars", dbt_vars, *rest]
     env = dbt_environment(config)

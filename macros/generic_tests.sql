@@ -51,3 +51,19 @@
     where child.{{ column_name }} is not null
         and parent.{{ field }} is null
 {% endtest %}
+
+{#- Rows whose `column_name` lies outside the plausible range the seed `plausible_times` gives
+    for their scan size and `measure` (a size missing from the seed is not checked). -#}
+{% test within_plausible_times(model, column_name, measure) %}
+    select
+        checked.scan_size,
+        checked.{{ column_name }},
+        bounds.min_s,
+        bounds.max_s
+    from {{ model }} as checked
+    inner join {{ ref('plausible_times') }} as bounds
+        on checked.scan_size = bounds.scan_size
+        and bounds.measure = '{{ measure }}'
+    where checked.{{ column_name }} < bounds.min_s
+        or checked.{{ column_name }} > bounds.max_s
+{% endtest %}

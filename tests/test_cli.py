@@ -213,3 +213,21 @@ def test_user_vars_are_merged_with_the_configured_zone(tmp_path: Path) -> None:
     merged, rest = merge_vars(config, ["--select", "marts", "--vars", "{count_job_req_nodes: 1}"])
     assert json.loads(merged) == {"timezone": "Europe/Berlin", "count_job_req_nodes": 1}
     assert rest == ["--select", "marts"]
+
+
+def test_refresh_exits_1_on_an_implausible_latency(tmp_path: Path) -> None:
+    config = _config(tmp_path, NEGATIVE_LATENCY_INPUTS)
+    t = "2023-10-13T16:45:09+00:00"
+    _write(
+        tmp_path / "ncem" / "created.csv",
+        f"scan_number,time0,time1,time2,time3\n2709,{t},{t},{t},{t}\n",
+    )
+    # a 128 x 128 scan on the supercomputer 10 minutes after acquisition: beyond plausible_times
+    _write(
+        tmp_path / "nersc" / "scan_times.csv",
+        "distiller_id,scan_number,datetime\n02209,2709,2023-10-13 09:55:09\n",
+    )
+    built = refresh(config)
+    assert built.exit_code == 1, built.output
+    assert "streaming_latency_implausible" in built.output
+    assert "streaming_latency_not_negative" not in built.output

@@ -157,3 +157,64 @@ def test_the_repeated_autumn_hour_is_read_as_standard_time(tmp_path: Path) -> No
         "select strftime(started_at, '%H:%M:%S'), strftime(ended_at, '%H:%M:%S'), elapsed_s"
         " from staging.stg_slurm__jobs"
     ) == [("07:50:10", "09:10:10", 1200)]
+
+
+RESET_CONFIG = """\
+warehouse = "warehouse.duckdb"
+timezone = "America/Los_Angeles"
+
+[[inputs]]
+source = "rec_status"
+format = "csv"
+paths = ["receivers.csv"]
+
+[[inputs]]
+source = "ncem_data_files"
+format = "stat"
+paths = ["data_files.txt"]
+
+[[inputs]]
+source = "nersc_counted_files"
+format = "stat"
+paths = ["counted.txt"]
+"""
+
+
+def _wide(scan: int, stamp: str) -> str:
+    return f"{scan},{stamp},{stamp},{stamp},{stamp}\n"
+
+
+def test_a_scan_counter_reset_inside_one_input_never_joins_across(tmp_path: Path) -> None:
+    _write(tmp_path / "turnaround.toml", RESET_CONFIG)
+    # one receivers' extract: scans 4860 (offload experiment) and 2709 (streaming experiment),
+    # each seen again weeks later after the counter was reset
+    _write(
+        tmp_path / "receivers.csv",
+        "scan_number,time0,time1,time2,time3\n"
+        + _wide(4860, "2023-10-16T15:00:00+00:00")
+        + _wide(2709, "2023-10-13T16:45:09+00:00")
+        + _wide(4860, "2023-12-01T18:00:00+00:00")
+        + _wide(2709, "2024-01-05T18:00:00+00:00"),
+    )
+    _write(
+        tmp_path / "data_files.txt",
+        "/d/data_scan0000004860_00.data|1697468403\n"  # 2023-10-16 15:00:03 UTC: 3 s
+        "/d/data_scan0000004860_01.data|1701453900\n",  # 2023-12-01 18:05:00 UTC: the reset
+    )
+    _write(
+        tmp_path / "counted.txt",
+        "/c/FOURD_231013_0945_02209_02709.h5|1697215513\n"  # 2023-10-13 16:45:13 UTC: 4 s
+        "/c/FOURD_240105_1000_09999_02709.h5|1704477900\n",  # 2024-01-05 18:05:00 UTC
+    )
+    built = refresh(tmp_path / "turnaround.toml")
+    assert built.exit_code == 0, built.output
+    assert built.query(
+        "select acquisition_key, n_receivers from staging.int_receiver_scans_summarised"
+        " order by acquisition_key"
+    ) == [("2709/1", 4), ("2709/2", 4), ("4860/1", 4), ("4860/2", 4)]
+    assert built.query("select scan_number, offload_s from marts.fct_offload_scans") == [
+        (4860, 3.0)
+    ]
+    assert built.query(
+        "select scan_number, distiller_id, latency_s from marts.fct_streaming_scans"
+    ) == [(2709, 2209, 4.0)]

@@ -1,17 +1,18 @@
--- One row per scan number: when its newest data file was last written at NCEM.
+-- One row per acquisition with data files at NCEM: when its newest data file was last written.
 with
 
-data_files as (
-    select * from {{ ref('stg_ncem__data_files') }}
+files as (
+    select * from {{ ref('int_acquisitions_joined_to_files') }}
+    where file_kind = 'ncem_data_file'
 ),
 
 scans as (
     select
-        scan_number,
+        acquisition_key,
         max(written_at) as last_written_at,
         count(*) as n_files
-    from data_files
-    group by scan_number
+    from files
+    group by acquisition_key
 )
 
 select * from scans

@@ -1,5 +1,6 @@
 -- One row per scan of an offload experiment: from the first receiver status to the last write
--- of its data files at NCEM.
+-- of its data files at NCEM. Scans are acquisitions within the experiment's scan range and
+-- days, so a later scan that reuses a number after a counter reset is not one of them.
 with
 
 experiments as (
@@ -7,7 +8,7 @@ experiments as (
     where workflow = 'offload'
 ),
 
-receiver_scans as (
+acquisitions as (
     select * from {{ ref('int_receiver_scans_summarised') }}
 ),
 
@@ -17,18 +18,20 @@ written_scans as (
 
 offload_scans as (
     select
-        receiver_scans.scan_number,
+        acquisitions.scan_number,
         experiments.scan_size,
-        receiver_scans.first_status_at,
+        acquisitions.first_status_at,
         written_scans.last_written_at,
-        {{ seconds_between('receiver_scans.first_status_at', 'written_scans.last_written_at') }}
+        {{ seconds_between('acquisitions.first_status_at', 'written_scans.last_written_at') }}
             as offload_s
-    from receiver_scans
+    from acquisitions
     inner join experiments
         on
-            receiver_scans.scan_number
+            acquisitions.scan_number
             between experiments.first_scan_number and experiments.last_scan_number
-    inner join written_scans on receiver_scans.scan_number = written_scans.scan_number
+            and {{ utc_to_local_date('acquisitions.first_status_at') }}
+            between experiments.first_acquired_on and experiments.last_acquired_on
+    inner join written_scans on acquisitions.acquisition_key = written_scans.acquisition_key
 )
 
 select

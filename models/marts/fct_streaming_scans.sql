@@ -1,5 +1,6 @@
 -- One row per scan of a streaming experiment: from the first receiver status at NCEM to the
 -- counted file's write at NERSC. No abs(): a negative latency is a data error a test reports.
+-- Scans are acquisitions within the experiment's scan range and days (see fct_offload_scans).
 with
 
 experiments as (
@@ -7,29 +8,30 @@ experiments as (
     where workflow = 'streaming'
 ),
 
-receiver_scans as (
+acquisitions as (
     select * from {{ ref('int_receiver_scans_summarised') }}
 ),
 
 counted_files as (
-    select * from {{ ref('stg_nersc__counted_files') }}
+    select * from {{ ref('int_acquisitions_joined_to_files') }}
+    where file_kind = 'nersc_counted_file'
 ),
 
 counted_in_order as (
     -- a scan counted more than once reached NERSC with its first counted file
     select
-        scan_number,
+        acquisition_key,
         distiller_id,
         written_at,
         row_number() over (
-            partition by scan_number order by written_at, distiller_id
+            partition by acquisition_key order by written_at, distiller_id
         ) as counted_rank
     from counted_files
 ),
 
 first_counted as (
     select
-        scan_number,
+        acquisition_key,
         distiller_id,
         written_at
     from counted_in_order
@@ -38,19 +40,21 @@ first_counted as (
 
 streaming_scans as (
     select
-        first_counted.scan_number,
+        acquisitions.scan_number,
         first_counted.distiller_id,
         experiments.scan_size,
-        receiver_scans.first_status_at,
+        acquisitions.first_status_at,
         first_counted.written_at,
-        {{ seconds_between('receiver_scans.first_status_at', 'first_counted.written_at') }}
+        {{ seconds_between('acquisitions.first_status_at', 'first_counted.written_at') }}
             as latency_s
-    from first_counted
+    from acquisitions
     inner join experiments
         on
-            first_counted.scan_number
+            acquisitions.scan_number
             between experiments.first_scan_number and experiments.last_scan_number
-    inner join receiver_scans on first_counted.scan_number = receiver_scans.scan_number
+            and {{ utc_to_local_date('acquisitions.first_status_at') }}
+            between experiments.first_acquired_on and experiments.last_acquired_on
+    inner join first_counted on acquisitions.acquisition_key = first_counted.acquisition_key
 )
 
 select

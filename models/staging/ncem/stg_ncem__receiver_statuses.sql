@@ -6,11 +6,12 @@ source as (
 ),
 
 versions as (
-    -- a status present in several inputs: keep the newest load's
+    -- the same status in several inputs (same scan, receiver and time): keep the newest load's;
+    -- the same scan number at another time is another acquisition (a counter reset) and stays
     select
         *,
         row_number() over (
-            partition by scan_number, receiver
+            partition by scan_number, receiver, time
             order by _load_id desc, _source_file desc, _record_number desc
         ) as version_rank
     from source
