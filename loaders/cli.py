@@ -19,6 +19,7 @@ from loaders.comparison import comparison_rows, format_comparison, rejected_coun
 from loaders.config import DEFAULT_CONFIG, SOURCES, Config, load_config
 from loaders.errors import TurnaroundError
 from loaders.pipeline import load
+from loaders.warehouse import connect
 from reports import build_report
 from reports.page import DEFAULT_OUT
 
@@ -197,6 +198,7 @@ def cmd_shell(config: Config) -> int:
             f"{config.warehouse}: no warehouse yet; run `turnaround refresh --config "
             f"{config.path}` first"
         )
+    connect(config.warehouse, read_only=True).close()  # one sentence if a writer holds it
     beside = Path(sys.executable).with_name("duckdb")
     duckdb_cli = str(beside) if beside.exists() else shutil.which("duckdb")
     if not duckdb_cli:

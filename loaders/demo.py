@@ -64,12 +64,12 @@ timezone = "America/Los_Angeles"
 [[inputs]]
 source = "slurm"
 format = "sacct"
-paths = ["slurm/*.txt"]
+paths = ["slurm/**/*.txt"]
 
 [[inputs]]
 source = "distiller_db"
 format = "csv"
-paths = ["distiller_db/*.csv"]
+paths = ["distiller_db/**/*.csv"]
 
 [[inputs]]
 source = "rec_status"
@@ -79,7 +79,7 @@ paths = ["ncem/rec_status/**/4dstem_rec_status_*.json"]
 [[inputs]]
 source = "ncem_data_files"
 format = "stat"
-paths = ["ncem/data_files*.txt"]
+paths = ["ncem/**/data_files*.txt"]
 
 [[inputs]]
 source = "nersc_counted_files"
@@ -891,7 +891,81 @@ def write_stempy(out: Path, rng: random.Random) -> None:
 
 def write_text(path: Path, lines: list[str]) -> None:
     """Write lines with `\\n` endings, whatever the platform."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8", newline="\n")
+
+
+# --------------------------------------------------------------------------- planted defects
+
+DEFECT_JOB = 990_000_000  # job ids of the planted defects, far above the routine ones
+
+
+def _sacct(name: str, job: int, timelimit: str, elapsed: str, times: tuple[int, int, int]) -> str:
+    submit, start, end = (sacct_time(t) for t in times)
+    return f"{name}|{job}|{timelimit}|{elapsed}|{submit}|{start}|{end}|4|realtime_m3795|dstlr|0:0"
+
+
+def write_defects(out: Path) -> None:
+    """One of each defect the warehouse's warn-level tests name, and malformed records the
+    loaders set aside, in files of their own (`defects/` folders), the same at every seed."""
+    base = epoch(datetime(2023, 3, 1, 10, 0, 0))
+    hour = 3600
+    lines = [
+        SACCT_HEADER,
+        # suspended 20 minutes: Elapsed 10 min, End - Start 30 min
+        _sacct("suspended", DEFECT_JOB + 1, "00:30:00", "00:10:00", (base, base, base + 1800)),
+        # started before it was submitted
+        _sacct("early", DEFECT_JOB + 2, "00:30:00", "00:01:00", (base, base - 60, base)),
+        # ended before it started
+        _sacct("backwards", DEFECT_JOB + 3, "00:30:00", "00:00:00", (base, base + 60, base)),
+        # no time limit, and running for more than a day
+        _sacct(
+            "forever", DEFECT_JOB + 4, "UNLIMITED", "1-02:00:00", (base, base, base + 26 * hour)
+        ),
+        # a count job whose Distiller elapsed disagrees with sacct's by a minute
+        _sacct(
+            "distiller-count-99001",
+            DEFECT_JOB + 5,
+            "00:30:00",
+            "00:01:00",
+            (base + hour, base + hour + 5, base + hour + 65),
+        ),
+        # malformed: a date that does not exist
+        _sacct(
+            "distiller-count-99002", DEFECT_JOB + 6, "00:30:00", "00:01:00", (base, base, base)
+        ).replace("2023-03-01T10:00:00", "2023-02-30T10:00:00", 1),
+    ]
+    write_text(out / "slurm" / "defects" / "sacct_defects.txt", lines)
+    write_text(
+        out / "distiller_db" / "defects" / "128_128.csv",
+        ["id,slurm_id,elapsed", f"99001,{DEFECT_JOB + 5},00:02:00"],
+    )
+    folder = out / "ncem" / "rec_status" / "defects"
+    statuses = {
+        # receiver 3's clock 45 s behind the others
+        (9001, base): (0, 0, 1, 45),
+        # receiver 3 never reported
+        (9002, base + hour): (0, 1, 1),
+        # the counter was reset: scan 9003 again, six months later, in another folder
+        (9003, base + 2 * hour): (0, 0, 1, 1),
+        (9003, epoch(datetime(2023, 9, 1, 10, 0, 0))): (0, 1, 1, 2),
+    }
+    for index, ((scan, acquired), delays) in enumerate(statuses.items()):
+        for receiver, delay in enumerate(delays):
+            doc = {"time": iso_time(acquired + delay, "utc"), "last_scan_number": scan}
+            name = f"4dstem_rec_status_{receiver}_scan_{scan}.json"
+            path = folder / str(index) / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(doc) + "\n", encoding="utf-8", newline="\n")
+    # malformed: a status without its time
+    (folder / "4dstem_rec_status_0_scan_9004.json").write_text(
+        '{"last_scan_number": 9004}\n', encoding="utf-8", newline="\n"
+    )
+    # malformed: a data file whose name breaks the pattern, beside an unrelated file
+    write_text(
+        out / "ncem" / "defects" / "data_files_defects.txt",
+        [f"/mnt/nvmedata1/data_scanXYZ_00.data|{base}", f"/mnt/nvmedata1/notes.txt|{base}"],
+    )
 
 
 def write_demo(out: Path, scale: int = 1, seed: int = 0) -> Path:
@@ -938,6 +1012,7 @@ def write_demo(out: Path, scale: int = 1, seed: int = 0) -> Path:
     write_data_files(out, 3, lab, [s for s in offload if s.size < 512], "stat_y")
     write_streaming_counted(out, lab, streaming)
     write_stempy(out, lab)
+    write_defects(out)
 
     config = out / "turnaround.toml"
     config.write_text(CONFIG, encoding="utf-8", newline="\n")

@@ -6,8 +6,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import pandas as pd
+
+from loaders.warehouse import connect
 
 #: mart -> what fills it, for the page of an empty or partial warehouse
 MARTS: dict[str, str] = {
@@ -48,7 +49,7 @@ def read_marts(warehouse: Path) -> ReportData:
     if not warehouse.exists():
         data.missing = list(MARTS)
         return data
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = connect(warehouse, read_only=True)
     try:
         present = {
             row[0]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -98,18 +100,6 @@ def test_load_twice_changes_no_row_count(tmp_path: Path) -> None:
         con.close()
 
 
-def test_a_held_warehouse_is_reported_in_one_sentence(tmp_path: Path) -> None:
-    config = _config(tmp_path, SACCT_INPUT)
-    _write(tmp_path / "slurm" / "w1.txt", GOOD_SACCT)
-    holder = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    try:
-        done = turnaround("load", "--config", str(config))
-    finally:
-        holder.close()
-    assert done.returncode == 2
-    assert "is in use by process" in done.stderr and "Traceback" not in done.stderr
-
-
 NEGATIVE_LATENCY_INPUTS = """\
 [[inputs]]
 source = "rec_status"
@@ -186,14 +176,38 @@ def test_refresh_of_an_empty_warehouse_says_there_is_no_data(tmp_path: Path) -> 
     assert built.query("select count(*) from marts.transfer_comparison") == [(0,)]
 
 
-def test_build_while_the_warehouse_is_held_says_so(published: Built) -> None:
-    holder = duckdb.connect(str(published.warehouse), read_only=True)
+@pytest.mark.parametrize(
+    "command", [["load"], ["build"], ["refresh"], ["report"], ["docs"], ["shell"]]
+)
+def test_every_command_says_when_another_process_holds_the_warehouse(
+    tmp_path: Path, command: list[str]
+) -> None:
+    config = _config(tmp_path, SACCT_INPUT)
+    _write(tmp_path / "slurm" / "w1.txt", GOOD_SACCT)
+    assert turnaround("load", "--config", str(config)).returncode == 0
+    # a writer in another process (an open read-write shell, a running build)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True);"
+            " time.sleep(60)",
+            str(tmp_path / "warehouse.duckdb"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        done = turnaround("build", "--config", str(published.config))
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        done = turnaround(*command, "--config", str(config))
     finally:
-        holder.close()
-    assert done.returncode == 2
-    assert "is in use by process" in done.stderr and "Traceback" not in done.stderr
+        holder.kill()
+        holder.wait()
+    assert done.returncode == 2, done.stdout + done.stderr
+    message = done.stderr.strip().splitlines()[-1]
+    assert "is in use by process" in message and f"process {holder.pid}" in message
+    assert "close it or wait for it to finish" in message
+    assert "Traceback" not in done.stderr
 
 
 def test_an_unwritable_output_is_an_input_error(tmp_path: Path) -> None:

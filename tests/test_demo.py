@@ -132,9 +132,12 @@ def listing(root: Path, pattern: str) -> list[tuple[str, str, float]]:
 
 
 def receiver_times(root: Path) -> dict[int, dict[int, datetime]]:
-    """scan number -> receiver -> status time, from every rec_status file."""
+    """scan number -> receiver -> status time, from every rec_status file but the planted
+    defects (their own folder, malformed on purpose; tests/test_demo_refresh.py checks them)."""
     times: dict[int, dict[int, datetime]] = defaultdict(dict)
     for path in sorted((root / "ncem" / "rec_status").rglob("*.json")):
+        if "defects" in path.relative_to(root).parts:
+            continue
         match = re.fullmatch(r"4dstem_rec_status_([0-3])_scan_(\d+)\.json", path.name)
         assert match, path.name
         receiver, scan = int(match.group(1)), int(match.group(2))

@@ -110,3 +110,41 @@ def test_distiller_id_zero_is_loaded_raw_and_dropped_in_staging(demo: Built) -> 
         "select count(*) from staging.stg_nersc__counted_files where distiller_id = 0"
     )
     assert raw_zero > 0 and staged_zero == 0
+
+
+PLANTED = (
+    "receiver_clock_skew",
+    "scan_with_missing_receivers",
+    "scan_counter_reset",
+    "slurm_start_before_submit",
+    "slurm_end_before_start",
+    "slurm_elapsed_differs_from_end_minus_start",
+    "slurm_job_without_time_limit",
+    "slurm_job_over_a_day",
+    "distiller_and_sacct_elapsed_disagree",
+    "distiller_scan_without_slurm_job",
+    "distiller_job_missing_from_sacct",
+    "assert_experiments_complete",
+    "assert_no_rejected_records",
+)
+
+
+@pytest.mark.parametrize("test_name", PLANTED)
+def test_each_planted_defect_is_reported_by_the_test_named_for_it(
+    demo: Built, test_name: str
+) -> None:
+    warned = [line for line in demo.output.splitlines() if line.startswith("  warn: ")]
+    assert any(f".{test_name}" in line for line in warned), test_name
+
+
+def test_malformed_records_are_set_aside_and_counted_per_kind(demo: Built) -> None:
+    rejected = demo.query("select source, reason from raw.rejected_records order by source, reason")
+    assert ("slurm", "time '2023-02-30T10:00:00' is not YYYY-MM-DDTHH:MM:SS, Unknown or None") in (
+        rejected
+    )
+    assert ("rec_status", "JSON object has no string 'time'") in rejected
+    assert (
+        "ncem_data_files",
+        "file name is not data_scan<scan, 10 digits>_<part>.data",
+    ) in rejected
+    assert "Rejected records in the warehouse (raw.rejected_records):" in demo.output
