@@ -1,5 +1,5 @@
 """The `turnaround` command: a thin layer over the library (load, build, refresh, report, docs,
-demo, shell).
+pull-slurm, demo, shell).
 
 Exit codes: 0 ok, 1 data-quality failure (a dbt test at error severity), 2 usage or input error
 with a message naming the file (and line) at fault.
@@ -19,6 +19,7 @@ from loaders.comparison import comparison_rows, format_comparison, rejected_coun
 from loaders.config import DEFAULT_CONFIG, SOURCES, Config, load_config
 from loaders.errors import TurnaroundError
 from loaders.pipeline import load
+from loaders.pull_slurm import inputs_reading, parse_day, pull_slurm
 from loaders.warehouse import connect
 from reports import build_report
 from reports.page import DEFAULT_OUT
@@ -129,6 +130,28 @@ def make_parser() -> argparse.ArgumentParser:
     )
     _add_config(p_docs)
 
+    p_pull = commands.add_parser(
+        "pull-slurm",
+        help="run sacct over consecutive windows into raw files for load",
+        description="Run `sacct --allocations --duplicates` (TZ=UTC) over consecutive windows "
+        "from --since (default: where the last pull ended) to --until (default: now), writing "
+        "one file per window for `turnaround load`; the config's slurm input for them needs "
+        'timezone = "UTC".',
+    )
+    _add_config(p_pull)
+    p_pull.add_argument("--since", metavar="DATE", help="start (UTC), e.g. 2023-10-01")
+    p_pull.add_argument("--until", metavar="DATE", help="end (UTC; default: now)")
+    p_pull.add_argument(
+        "--window-days", type=int, default=1, metavar="N", help="days per sacct call (default 1)"
+    )
+    p_pull.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where the files go (default: slurm/pulled/ beside the config)",
+    )
+
     p_shell = commands.add_parser(
         "shell",
         help="open the DuckDB shell on the warehouse, read-only",
@@ -207,6 +230,27 @@ def cmd_shell(config: Config) -> int:
     return 0  # not reached
 
 
+def cmd_pull_slurm(config: Config, args: argparse.Namespace) -> int:
+    if args.window_days < 1:
+        raise TurnaroundError(f"--window-days must be 1 or more, not {args.window_days}")
+    summary = pull_slurm(
+        config,
+        parse_day(args.since) if args.since else None,
+        parse_day(args.until) if args.until else None,
+        args.out,
+        args.window_days,
+    )
+    first, last = summary.windows[0][0], summary.windows[-1][1]
+    print(
+        f"pulled {len(summary.windows)} windows, {first:%Y-%m-%d %H:%M} to "
+        f"{last:%Y-%m-%d %H:%M} UTC: {summary.lines} lines in {summary.files[0].parent}"
+    )
+    for problem in inputs_reading(config, summary.files):
+        print(f"warning: {problem}", file=sys.stderr)
+    print(f"Load them with: {_program()} load --config {config.path} slurm")
+    return 0
+
+
 def cmd_demo(out: Path, scale: int, seed: int) -> int:
     from loaders.demo import MAX_SCALE, write_demo
 
@@ -238,6 +282,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             return cmd_refresh(config, args.strict)
         if args.command == "report":
             return cmd_report(config, args.out)
+        if args.command == "pull-slurm":
+            return cmd_pull_slurm(config, args)
         if args.command == "docs":
             return _report_build(docs(config))
         return cmd_shell(config)

@@ -32,6 +32,9 @@ class InputSpec:
     format: str
     paths: tuple[str, ...]
     base_dir: Path
+    #: zone of the naive times in these files when not the facility's (`turnaround pull-slurm`
+    #: asks sacct for UTC)
+    timezone: str | None = None
 
     def resolve_each(self) -> tuple[list[Path], list[str]]:
         """The files (folders for format `dir`) the globs match, sorted, no repeats, and the
@@ -94,12 +97,7 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
     timezone = doc.get("timezone", "America/Los_Angeles")
     if not isinstance(warehouse, str) or not warehouse:
         raise ConfigError(path, "'warehouse' must be a file name")
-    if not isinstance(timezone, str):
-        raise ConfigError(path, "'timezone' must be an IANA zone name like 'America/Los_Angeles'")
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(path, f"unknown timezone {timezone!r}") from None
+    _check_zone(path, timezone)
     raw_inputs = doc.get("inputs", [])
     if not isinstance(raw_inputs, list):
         raise ConfigError(path, "'inputs' must be an array of tables ([[inputs]])")
@@ -129,4 +127,17 @@ def _input_spec(path: Path, base: Path, number: int, item: object) -> InputSpec:
         paths = [paths]
     if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
         raise ConfigError(path, f"{where}: 'paths' must be a non-empty list of globs")
-    return InputSpec(source=source, format=fmt, paths=tuple(paths), base_dir=base)
+    zone = item.get("timezone")
+    if zone is not None:
+        _check_zone(path, zone, f"{where}: ")
+    return InputSpec(source=source, format=fmt, paths=tuple(paths), base_dir=base, timezone=zone)
+
+
+def _check_zone(path: Path, zone: object, where: str = "") -> None:
+    """ConfigError unless `zone` is an IANA zone name."""
+    if not isinstance(zone, str):
+        raise ConfigError(path, f"{where}'timezone' must be an IANA zone name like 'UTC'")
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(path, f"{where}unknown timezone {zone!r}") from None

@@ -92,10 +92,13 @@ class RawWriter:
 
     FLUSH_ROWS = 200_000
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, source: str, load_id: int) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, source: str, load_id: int, time_zone: str | None
+    ) -> None:
         self.con = con
         self.source = source
         self.load_id = load_id
+        self.time_zone = time_zone
         self.columns = KINDS[source].columns
         self.rows: list[tuple[object, ...]] = []
         self.replaced: list[str] = []
@@ -148,12 +151,12 @@ class RawWriter:
                 self.con.execute(
                     f"""
                     insert into raw.{self.source} ({", ".join(self.columns)},
-                        _source_file, _record_number, _load_id, _loaded_at)
+                        _source_file, _record_number, _load_id, _loaded_at, _time_zone)
                     select {", ".join(f"cast({c} as varchar)" for c in self.columns)},
-                        _source_file, cast(_record_number as bigint), ?, ?
+                        _source_file, cast(_record_number as bigint), ?, ?, ?
                     from incoming_rows
                     """,
-                    [self.load_id, datetime.now(UTC)],
+                    [self.load_id, datetime.now(UTC), self.time_zone],
                 )
             finally:
                 self.con.unregister("incoming_rows")
@@ -209,7 +212,7 @@ def _load_input(
     paths, unmatched = spec.resolve_each()
     summary.unmatched.extend(f"{spec.source}: {pattern}" for pattern in unmatched)
     known = _known_hashes(con, spec.source)
-    writer = RawWriter(con, spec.source, load_id)
+    writer = RawWriter(con, spec.source, load_id, spec.timezone)
     for path in paths:
         key = str(path)
         if (spec.source, key) in seen:

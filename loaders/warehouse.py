@@ -15,6 +15,8 @@ META_COLUMNS = (
     ("_record_number", "bigint not null"),
     ("_load_id", "bigint not null"),
     ("_loaded_at", "timestamp with time zone not null"),
+    # zone of the row's naive times when not the facility's (NULL: the config's timezone)
+    ("_time_zone", "varchar"),
 )
 
 LOADS_DDL = """
@@ -46,6 +48,17 @@ create table if not exists raw.rejected_records (
     raw_text varchar,
     load_id bigint not null,
     loaded_at timestamp with time zone not null
+)
+"""
+
+
+PULLS_DDL = """
+create table if not exists raw.slurm_pulls (
+    window_start timestamp with time zone not null,
+    window_end timestamp with time zone not null,
+    file_path varchar not null,
+    lines bigint not null,
+    pulled_at timestamp with time zone not null
 )
 """
 
@@ -89,3 +102,5 @@ def create_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         columns = [f"{name} varchar" for name in kind.columns]
         columns += [f"{name} {sql_type}" for name, sql_type in META_COLUMNS]
         con.execute(f"create table if not exists raw.{source} ({', '.join(columns)})")
+        con.execute(f"alter table raw.{source} add column if not exists _time_zone varchar")
+    con.execute(PULLS_DDL)

@@ -3,11 +3,11 @@
     ({% for value in values %}'{{ value }}'{% if not loop.last %}, {% endif %}{% endfor %})
 {%- endmacro %}
 
-{#- A sacct time (naive facility-local) as UTC; Unknown/None/empty become NULL. -#}
+{#- A sacct time (naive, in the row's zone) as UTC; Unknown/None/empty become NULL. -#}
 {% macro slurm_time_to_utc(column) -%}
     case
         when {{ column }} in {{ turnaround.sql_list(var('slurm_unknown_times')) }} then null
-        else {{ turnaround.local_to_utc(column) }}
+        else {{ turnaround.local_to_utc(column, turnaround.row_zone()) }}
     end
 {%- endmacro %}
 

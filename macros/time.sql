@@ -1,16 +1,28 @@
 {#- Engine-specific time handling, one adapter.dispatch macro each. -#}
 
-{#- A naive facility-local timestamp (text or timestamp) as a UTC instant, DST-correct. -#}
-{% macro local_to_utc(expression) -%}
-    {{ return(adapter.dispatch('local_to_utc', 'turnaround')(expression)) }}
+{#- A naive local timestamp (text or timestamp) as a UTC instant, DST-correct. The zone is the
+    facility's (var timezone) unless `zone` gives a SQL expression for it (e.g. a column). -#}
+{% macro local_to_utc(expression, zone=none) -%}
+    {{ return(adapter.dispatch('local_to_utc', 'turnaround')(expression, zone)) }}
 {%- endmacro %}
 
-{% macro default__local_to_utc(expression) -%}
-    (cast({{ expression }} as timestamp) at time zone '{{ var("timezone") }}')
+{% macro default__local_to_utc(expression, zone=none) -%}
+    (cast({{ expression }} as timestamp) at time zone {{ zone or turnaround.facility_zone() }})
 {%- endmacro %}
 
-{% macro duckdb__local_to_utc(expression) -%}
-    timezone('{{ var("timezone") }}', cast({{ expression }} as timestamp))
+{% macro duckdb__local_to_utc(expression, zone=none) -%}
+    timezone({{ zone or turnaround.facility_zone() }}, cast({{ expression }} as timestamp))
+{%- endmacro %}
+
+{#- The facility's zone as a SQL string literal. -#}
+{% macro facility_zone() -%}
+    '{{ var("timezone") }}'
+{%- endmacro %}
+
+{#- The zone of a raw row's naive times: its own (`_time_zone`, set by an input's `timezone`
+    key) or the facility's. -#}
+{% macro row_zone() -%}
+    coalesce(_time_zone, {{ turnaround.facility_zone() }})
 {%- endmacro %}
 
 {#- ISO 8601 text with an offset or `Z` as an instant. -#}
@@ -50,21 +62,21 @@
 
 {#- A file mtime as loaded: epoch seconds, stat's %y form with offset, ISO 8601 with offset,
     or a naive facility-local time. -#}
-{% macro parse_file_mtime(expression) -%}
-    {{ return(adapter.dispatch('parse_file_mtime', 'turnaround')(expression)) }}
+{% macro parse_file_mtime(expression, zone=none) -%}
+    {{ return(adapter.dispatch('parse_file_mtime', 'turnaround')(expression, zone)) }}
 {%- endmacro %}
 
-{% macro default__parse_file_mtime(expression) -%}
+{% macro default__parse_file_mtime(expression, zone=none) -%}
     case
         when {{ turnaround.regex_matches(expression, '^[0-9]+([.][0-9]+)?$') }}
             then to_timestamp(cast({{ expression }} as {{ turnaround.type_double() }}))
         when {{ turnaround.regex_matches(expression, '(Z|[+-][0-9]{2}:?[0-9]{2})$') }}
             then cast({{ expression }} as timestamp with time zone)
-        else {{ turnaround.local_to_utc(expression) }}
+        else {{ turnaround.local_to_utc(expression, zone) }}
     end
 {%- endmacro %}
 
-{% macro duckdb__parse_file_mtime(expression) -%}
+{% macro duckdb__parse_file_mtime(expression, zone=none) -%}
     case
         when regexp_full_match({{ expression }}, '[0-9]+([.][0-9]+)?')
             then to_timestamp(cast({{ expression }} as double))
@@ -74,7 +86,7 @@
             then strptime({{ expression }}, '%Y-%m-%d %H:%M:%S %z')
         when regexp_matches({{ expression }}, '(Z|[+-][0-9]{2}:?[0-9]{2})$')
             then cast({{ expression }} as timestamp with time zone)
-        else {{ turnaround.local_to_utc(expression) }}
+        else {{ turnaround.local_to_utc(expression, zone) }}
     end
 {%- endmacro %}
 

@@ -12,7 +12,7 @@ typed as (
         file_path,
         cast(file_part as {{ dbt.type_int() }}) as file_part,
         -- timestamps
-        {{ parse_file_mtime('mtime') }} as written_at,
+        {{ parse_file_mtime('mtime', row_zone()) }} as written_at,
         -- lineage
         _source_file as source_file,
         _record_number as source_line
