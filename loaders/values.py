@@ -10,14 +10,18 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-_DURATION = re.compile(r"^(\d+-)?\d+:\d{2}:\d{2}$")
-_PG_INTERVAL = re.compile(r"^(\d+ days? )?\d+:\d{2}:\d{2}(\.\d+)?$")
-_NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?$")
-_AWARE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$")
-_EPOCH = re.compile(r"^\d+(\.\d+)?$")
-_STAT_Y = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})(\.\d{1,9})? ([+-]\d{4})$")
-_INTEGER = re.compile(r"^-?\d+$")
-_NUMBER = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
+_DURATION = re.compile(r"^(\d+-)?\d+:\d{2}:\d{2}\Z", re.ASCII)
+_PG_INTERVAL = re.compile(r"^(\d+ days? )?\d+:\d{2}:\d{2}(\.\d+)?\Z", re.ASCII)
+_NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?\Z", re.ASCII)
+_AWARE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})\Z", re.ASCII
+)
+_EPOCH = re.compile(r"^\d+(\.\d+)?\Z", re.ASCII)
+_STAT_Y = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})(\.\d{1,9})? ([+-]\d{4})\Z", re.ASCII)
+_INTEGER = re.compile(r"^-?\d+\Z", re.ASCII)
+_NUMBER = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\Z", re.ASCII)
+
+_OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})\Z", re.ASCII)
 
 SLURM_NO_TIME = ("Unknown", "None", "")
 SLURM_NO_LIMIT = ("UNLIMITED", "Partition_Limit", "")
@@ -30,6 +34,12 @@ def _valid_calendar(stamp: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _valid_offset(stamp: str) -> bool:
+    """True unless the stamp ends in an offset beyond ±23:59."""
+    match = _OFFSET.search(stamp)
+    return match is None or (int(match.group(2)) < 24 and int(match.group(3)) < 60)
 
 
 def slurm_time_error(value: str) -> str | None:
@@ -46,7 +56,9 @@ def slurm_duration_error(value: str, *, limit: bool = False) -> str | None:
     if limit and value in SLURM_NO_LIMIT:
         return None
     if _DURATION.match(value):
-        return None
+        hours, minutes, seconds = (int(part) for part in value.split("-")[-1].split(":"))
+        if minutes < 60 and seconds < 60 and (hours < 24 or "-" not in value):
+            return None
     kind = "time limit" if limit else "duration"
     return f"{kind} {value!r} is not [D-]HH:MM:SS"
 
@@ -60,7 +72,7 @@ def interval_error(value: str) -> str | None:
 
 def aware_time_error(value: str) -> str | None:
     """ISO 8601 time with an offset or Z."""
-    if _AWARE.match(value) and _valid_calendar(value):
+    if _AWARE.match(value) and _valid_calendar(value) and _valid_offset(value):
         return None
     return f"time {value!r} is not ISO 8601 with an offset (like 2023-10-13T16:45:09+00:00)"
 
@@ -77,18 +89,24 @@ def mtime_error(value: str) -> str | None:
     if _EPOCH.match(value):
         return None
     match = _STAT_Y.match(value)
-    if match and _valid_calendar(match.group(1)):
+    if match and _valid_calendar(match.group(1)) and _valid_offset(value):
         return None
     return f"mtime {value!r} is neither epoch seconds nor 'YYYY-MM-DD HH:MM:SS[.fraction] +HHMM'"
 
 
+INT32 = 2**31 - 1
+
+
 def integer_error(value: str, what: str, *, optional: bool = False) -> str | None:
-    """A whole number (empty allowed when optional)."""
+    """A whole number that fits the 4-byte integer staging casts it to (empty allowed when
+    optional)."""
     if optional and value == "":
         return None
-    if _INTEGER.match(value):
-        return None
-    return f"{what} {value!r} is not a whole number"
+    if not _INTEGER.match(value):
+        return f"{what} {value!r} is not a whole number"
+    if abs(int(value)) > INT32:
+        return f"{what} {value!r} is too large"
+    return None
 
 
 def number_error(value: str, what: str) -> str | None:
