@@ -6,6 +6,7 @@ warehouse's data stays as it was, and the error names the file and line.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections import Counter
@@ -19,7 +20,7 @@ import pandas as pd
 from loaders.config import Config, InputSpec
 from loaders.errors import LoadError
 from loaders.sources import KINDS, Parsed
-from loaders.sources.common import Reject, decode, text_of_line
+from loaders.sources.common import Reject, decode, printable, text_of_line
 from loaders.sources.files import walk_listing
 from loaders.warehouse import connect, create_raw_schema
 
@@ -131,6 +132,45 @@ class RawWriter:
         if len(self.rows) >= self.FLUSH_ROWS:
             self.flush()
 
+    def add_unreadable(self, path: str, fmt: str, error: LoadError, started: datetime) -> None:
+        """Queue a file that cannot be read: one reject, a ledger entry; its earlier rows stay
+        (nothing already loaded is lost), and its earlier unreadable-rejects are replaced."""
+        self.con.execute(
+            "delete from raw.rejected_records where source = ? and file_path = ? "
+            "and line_number is not distinct from ? and reason = ?",
+            [self.source, path, error.line, error.message],
+        )
+        self.ledger.append(
+            (
+                self.load_id,
+                self.source,
+                fmt,
+                path,
+                None,
+                None,
+                0,
+                0,
+                started,
+                datetime.now(UTC),
+                "unreadable",
+                error.message,
+                1,
+            )
+        )
+        self.rejects.append(
+            (
+                self.source,
+                fmt,
+                path,
+                error.line,
+                reason_kind(error.message),
+                error.message,
+                "",
+                self.load_id,
+                started,
+            )
+        )
+
     def flush(self) -> None:
         """Write what is queued."""
         if self.replaced:
@@ -191,7 +231,7 @@ def parse_file(spec: InputSpec, path: Path, data: bytes, strict: bool) -> tuple[
     except LoadError as exc:
         if strict:
             raise
-        text = text_of_line(decode(path, data), exc.line)
+        text = printable(text_of_line(decode(path, data), exc.line))
         return Parsed(rejects=[Reject(exc.line, exc.message, text)]), exc.message
     if strict and parsed.rejects:
         first = parsed.rejects[0]
@@ -219,7 +259,15 @@ def _load_input(
             continue
         seen.add((spec.source, key))
         started = datetime.now(UTC)
-        data = snapshot(spec, path)
+        try:
+            data = snapshot(spec, path)
+        except LoadError as exc:
+            if strict:
+                raise
+            writer.add_unreadable(key, spec.format, exc, started)
+            summary.reject_kinds[(spec.source, reason_kind(exc.message))] += 1
+            tally.rejected += 1
+            continue
         digest = hashlib.sha256(data).hexdigest()
         if known.get(key) == digest:
             tally.files_unchanged += 1
@@ -270,7 +318,8 @@ def load(config: Config, sources: list[str] | None = None, strict: bool = False)
             for spec in specs:
                 _load_input(con, spec, load_id, summary, seen, strict)
         except BaseException:
-            con.rollback()
+            with contextlib.suppress(duckdb.Error):
+                con.rollback()
             con.close()
             if created:  # a failed first load leaves no warehouse behind
                 for leftover in (

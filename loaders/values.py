@@ -7,6 +7,7 @@ dbt model later with no file to point at.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime
 
@@ -87,7 +88,9 @@ def naive_time_error(value: str) -> str | None:
 def mtime_error(value: str) -> str | None:
     """A stat mtime: epoch seconds (integer or fractional) or stat's %y form with offset."""
     if _EPOCH.match(value):
-        return None
+        if float(value) <= LATEST_EPOCH:
+            return None
+        return f"mtime {value!r} is after the year 9999"
     match = _STAT_Y.match(value)
     if match and _valid_calendar(match.group(1)) and _valid_offset(value):
         return None
@@ -95,6 +98,7 @@ def mtime_error(value: str) -> str | None:
 
 
 INT32 = 2**31 - 1
+LATEST_EPOCH = 253402300799  # 9999-12-31 23:59:59 UTC
 
 
 def integer_error(value: str, what: str, *, optional: bool = False) -> str | None:
@@ -104,13 +108,15 @@ def integer_error(value: str, what: str, *, optional: bool = False) -> str | Non
         return None
     if not _INTEGER.match(value):
         return f"{what} {value!r} is not a whole number"
-    if abs(int(value)) > INT32:
+    if not -INT32 - 1 <= int(value) <= INT32:
         return f"{what} {value!r} is too large"
     return None
 
 
 def number_error(value: str, what: str) -> str | None:
-    """A decimal number."""
-    if _NUMBER.match(value):
-        return None
-    return f"{what} {value!r} is not a number"
+    """A decimal number a double can hold."""
+    if not _NUMBER.match(value):
+        return f"{what} {value!r} is not a number"
+    if not math.isfinite(float(value)):
+        return f"{what} {value!r} is too large"
+    return None

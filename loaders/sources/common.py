@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,11 +71,12 @@ def printable(text: str) -> str:
 
 
 def text_of_line(text: str, line: int | None) -> str:
-    """The given line of a file's text (its first 2,000 characters when no line is known)."""
+    """The given line of a file's text as decoded (its first 2,000 characters when no line is
+    known); `Parsed.accept` and `printable` make it safe to store."""
     if line is None:
-        return printable(text[:2000])
+        return text[:2000]
     lines = text.split("\n")
-    return printable(lines[line - 1].removesuffix("\r")) if 0 < line <= len(lines) else ""
+    return lines[line - 1].removesuffix("\r") if 0 < line <= len(lines) else ""
 
 
 def first_bad_bytes_line(text: str) -> int | None:
@@ -104,7 +104,9 @@ def fail_if(path: Path, line: int | None, error: str | None) -> None:
 
 def csv_records(path: Path, text: str, delimiter: str = ",") -> Iterator[tuple[int, list[str]]]:
     """Yield (line number, fields) for each non-blank CSV record."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    # only \n ends a line (as everywhere here): a bare \r inside a quoted field does not
+    lines = (line + "\n" for line in text.removesuffix("\n").split("\n"))
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     line = 0
     try:
         for fields in reader:
@@ -118,7 +120,7 @@ def csv_records(path: Path, text: str, delimiter: str = ",") -> Iterator[tuple[i
 
 def header_index(path: Path, line: int, header: Sequence[str], wanted: Sequence[str]) -> list[int]:
     """Positions of the `wanted` columns in a header; LoadError when one is missing."""
-    names = [name.strip() for name in header]
+    names = [name.strip().removeprefix("\ufeff") for name in header]
     missing = [name for name in wanted if name not in names]
     if missing:
         raise LoadError(
@@ -135,3 +137,20 @@ def field_count_error(fields: Sequence[str], count: int) -> str | None:
     if len(fields) != count:
         return f"expected {count} fields, found {len(fields)}"
     return None
+
+
+def json_type(value: object) -> str:
+    """How a parsed JSON value's type reads in a message: an object, an array, a number, ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a number" if type(value).__name__ == "JsonNumber" else "a string"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an object" if type(value).__name__ == "JsonObject" else "an array"
+    return "a value"

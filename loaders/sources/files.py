@@ -27,8 +27,8 @@ from loaders.sources.common import (
 
 NCEM_COLUMNS = ("file_path", "scan_number", "file_part", "mtime")
 NERSC_COLUMNS = ("file_path", "distiller_id", "scan_number", "acquired_label", "mtime")
-_NCEM_NAME = re.compile(r"^data_scan(\d{10})_(\d+)\.data$")
-_NERSC_NAME = re.compile(r"^FOURD_(\d{6}_\d{4})_(\d{5})_(\d{5})(?:_[^/]*)?\.h5$")
+_NCEM_NAME = re.compile(r"^data_scan(\d{10})_(\d+)\.data\Z", re.ASCII)
+_NERSC_NAME = re.compile(r"^FOURD_(\d{6}_\d{4})_(\d{5})_(\d{5})(?:_[^/]*)?\.h5\Z", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,8 @@ class FileNames:
     prefix: str
     suffix: str
     described: str
+    #: what each field the loader reads from a name is ("" for text that is not a number)
+    number_names: tuple[str, ...] = ()
 
     def fields(self, name: str) -> tuple[str, ...] | None:
         match = self.pattern.match(name)
@@ -49,9 +51,19 @@ class FileNames:
         return name.startswith(self.prefix) and name.endswith(self.suffix)
 
 
-NCEM_NAMES = FileNames(_NCEM_NAME, "data_scan", ".data", "data_scan<scan, 10 digits>_<part>.data")
+NCEM_NAMES = FileNames(
+    _NCEM_NAME,
+    "data_scan",
+    ".data",
+    "data_scan<scan, 10 digits>_<part>.data",
+    ("scan number", "part"),
+)
 NERSC_NAMES = FileNames(
-    _NERSC_NAME, "FOURD_", ".h5", "FOURD_<yymmdd>_<hhmm>_<distiller id, 5>_<scan, 5>[_*].h5"
+    _NERSC_NAME,
+    "FOURD_",
+    ".h5",
+    "FOURD_<yymmdd>_<hhmm>_<distiller id, 5>_<scan, 5>[_*].h5",
+    ("", "distiller id", "scan number"),
 )
 
 
@@ -75,7 +87,11 @@ NameFields = Callable[[str], tuple[str, ...] | None]
 def walk_listing(root: Path) -> bytes:
     """Walk a directory (symlinked folders not followed) into a stat listing `path|epoch`."""
     lines: list[str] = []
-    for folder, dirs, names in os.walk(root, onerror=None, followlinks=False):
+
+    def unreadable(error: OSError) -> None:
+        raise LoadError(error.filename or root, None, f"cannot read: {error.strerror}")
+
+    for folder, dirs, names in os.walk(root, onerror=unreadable, followlinks=False):
         dirs.sort()
         for name in sorted(names):
             full = os.path.join(folder, name)
@@ -103,7 +119,12 @@ def _read_listing(path: Path, data: bytes, names: FileNames, name_fields: NameFi
             parsed.skipped += 1
             continue
         name_error = None if fields is not None else f"file name is not {names.described}"
-        if parsed.accept(line, raw, name_error, values.mtime_error(mtime.strip())):
+        numbers = [
+            values.integer_error(value, f"{what} in the file name")
+            for what, value in zip(names.number_names, names.fields(name) or (), strict=False)
+            if what
+        ]
+        if parsed.accept(line, raw, name_error, *numbers, values.mtime_error(mtime.strip())):
             parsed.rows.append((line, file_path, *(fields or ()), mtime.strip()))
     return parsed
 

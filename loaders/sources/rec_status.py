@@ -21,6 +21,7 @@ from loaders.sources.common import (
     first_bad_bytes_line,
     has_bad_bytes,
     header_index,
+    json_type,
     text_of_line,
 )
 
@@ -47,6 +48,7 @@ def read_json(path: Path, data: bytes) -> Parsed:
             path, None, "file name is not 4dstem_rec_status_<receiver 0-3>_scan_<scan>.json"
         )
     receiver, scan = match.groups()
+    fail_if(path, None, values.integer_error(scan, "scan number in the file name"))
     text = decode(path, data)
     fail_if(
         path,
@@ -60,7 +62,7 @@ def read_json(path: Path, data: bytes) -> Parsed:
     except json.JSONDecodeError as exc:
         raise LoadError(path, exc.lineno, f"invalid JSON: {exc.msg}") from None
     if not isinstance(doc, dict):
-        raise LoadError(path, 1, f"JSON is a {type(doc).__name__}, not an object")
+        raise LoadError(path, 1, f"JSON is {json_type(doc)}, not an object")
     stamp = doc.get("time")
     if not isinstance(stamp, str):
         raise LoadError(path, 1, "JSON object has no string 'time'")

@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from loaders import values
-from loaders.errors import LoadError
 from loaders.sources.common import (
     Parsed,
     SourceKind,
@@ -74,27 +73,21 @@ def record_errors(record: tuple[str, ...]) -> list[str | None]:
 
 
 def _is_header(fields: list[str]) -> bool:
-    """A sacct header line names every field of the format, in any order."""
-    return set(SACCT_FIELDS) <= set(fields)
+    """A sacct header line names every field of the format, in any order (a BOM of an
+    appended file's start is not part of its first name)."""
+    return set(SACCT_FIELDS) <= {f.removeprefix("\ufeff") for f in fields}
 
 
 def read_sacct(path: Path, data: bytes) -> Parsed:
     """Parse `sacct --parsable2` output; the header line is optional and may reorder fields."""
     parsed = Parsed()
     order: list[int] | None = None
-    header: list[str] | None = None
     for line, raw in numbered_lines(decode(path, data)):
         fields = raw.split("|")
         if _is_header(fields):
-            # a header (again, when several sacct outputs were appended) names the field order
-            if header is not None and fields != header:
-                raise LoadError(path, line, "a second header with another field order")
-            if order is None:
-                order, header, width = (
-                    header_index(path, line, fields, SACCT_FIELDS),
-                    fields,
-                    len(fields),
-                )
+            # a header names the field order of the lines after it (several sacct outputs
+            # appended into one file each bring theirs)
+            order, width = header_index(path, line, fields, SACCT_FIELDS), len(fields)
             continue
         if order is None:
             order, width = list(range(len(SACCT_FIELDS))), len(SACCT_FIELDS)

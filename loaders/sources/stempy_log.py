@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from loaders import values
@@ -13,6 +14,7 @@ from loaders.sources.common import (
     decode,
     first_bad_bytes_line,
     has_bad_bytes,
+    json_type,
     printable,
 )
 
@@ -28,10 +30,30 @@ COLUMNS = (
 _NUMBERS = ("count_time", "total_time", "save_time")
 
 
-def _line_of(text: str, key: str) -> int:
-    """Best-effort line of a top-level key, for messages."""
-    at = text.find(f'"{key}"')
-    return text.count("\n", 0, at) + 1 if at >= 0 else 1
+class JsonObject(list):  # type: ignore[type-arg]
+    """A JSON object as its (key, value) pairs in order, so a repeated key is seen."""
+
+    __slots__ = ()
+
+
+def _as_written(value: object) -> object:
+    """A parsed value back in plain JSON types: numbers as numbers, objects as dicts."""
+    if isinstance(value, JsonNumber):
+        number = float(value)
+        return int(value) if value.lstrip("-").isdigit() else number
+    if isinstance(value, JsonObject):
+        return {key: _as_written(item) for key, item in value}
+    if isinstance(value, list):
+        return [_as_written(item) for item in value]
+    return value
+
+
+def _key_lines(text: str) -> dict[str, list[int]]:
+    """Lines where each top-level-looking key `"<key>":` starts, in order (for messages)."""
+    lines: dict[str, list[int]] = {}
+    for match in re.finditer(r'"([^"\\]*)"\s*:', text):
+        lines.setdefault(match.group(1), []).append(text.count("\n", 0, match.start()) + 1)
+    return lines
 
 
 class JsonNumber(str):
@@ -47,24 +69,35 @@ def read_json(path: Path, data: bytes) -> Parsed:
     if has_bad_bytes(text):
         raise LoadError(path, first_bad_bytes_line(text), "bytes that are not UTF-8")
     try:
-        doc = json.loads(text, parse_float=JsonNumber, parse_int=JsonNumber)
+        doc = json.loads(
+            text, parse_float=JsonNumber, parse_int=JsonNumber, object_pairs_hook=JsonObject
+        )
     except json.JSONDecodeError as exc:
         raise LoadError(path, exc.lineno, f"invalid JSON: {exc.msg}") from None
-    if not isinstance(doc, dict):
-        raise LoadError(path, 1, f"JSON is a {type(doc).__name__}, not an object of scans")
+    if not isinstance(doc, JsonObject):
+        raise LoadError(path, 1, f"JSON is {json_type(doc)}, not an object of scans")
     parsed = Parsed()
     record = 0
-    for scan, runs in doc.items():
-        line = _line_of(text, scan)
-        shown = printable(json.dumps({scan: runs})[:2000])
-        if not isinstance(runs, list):
+    key_lines = _key_lines(text)
+    seen: set[str] = set()
+    for scan, runs in doc:
+        found = key_lines.get(scan, [])
+        line = found.pop(0) if found else 1
+        shown = printable(json.dumps({scan: _as_written(runs)})[:2000])
+        if scan in seen:
+            parsed.accept(line, shown, f"scan {scan!r} appears again in the file")
+            continue
+        seen.add(scan)
+        if not isinstance(runs, list) or isinstance(runs, JsonObject):
             parsed.accept(line, shown, f"scan {scan!r} does not hold a list of runs")
             continue
         if not parsed.accept(line, shown, values.integer_error(scan, "scan number")):
             continue
         for index, run in enumerate(runs):
             record += 1
-            if parsed.accept(record, printable(json.dumps(run)), _run_error(scan, index, run)):
+            error = _run_error(scan, index, run)
+            if parsed.accept(record, printable(json.dumps(_as_written(run))), error):
+                run = dict(run)
                 parsed.rows.append(
                     (
                         record,
@@ -80,11 +113,15 @@ def read_json(path: Path, data: bytes) -> Parsed:
 
 def _run_error(scan: str, index: int, run: object) -> str | None:
     """Why a run cannot be loaded, or None."""
-    if not isinstance(run, dict):
+    if not isinstance(run, JsonObject):
         return f"run {index} of scan {scan!r} is not an object"
+    run = dict(run)
     for name in _NUMBERS:
         if not isinstance(run.get(name), JsonNumber):
             return f"run {index} of scan {scan!r}: {name} is not a number"
+        error = values.number_error(run[name], name)
+        if error:
+            return f"run {index} of scan {scan!r}: {error}"
     return None
 
 
