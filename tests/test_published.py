@@ -218,3 +218,9 @@ def test_queue_time_stats_cover_every_job(published: Built) -> None:
     (jobs,) = published.query("select count(*) from marts.fct_count_jobs")[0]
     assert stats["included"] == jobs == 2268
     assert 0 < stats["removed"] < jobs
+
+
+def test_the_published_data_loads_with_zero_rejects(published: Built) -> None:
+    assert published.query("select count(*) from raw.rejected_records") == [(0,)]
+    assert published.query("select coalesce(sum(rejected), 0) from raw.loads") == [(0,)]
+    assert "Rejected records" not in published.output
