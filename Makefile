@@ -13,7 +13,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install browser run test lint sqllint pytest bench clean
+.PHONY: install system-deps run test lint sqllint pytest bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -38,17 +38,24 @@ lint: install
 sqllint: install
 	$(BIN)/sqlfluff lint models tests/dbt analyses
 
-# the report's test drives Debian's Chromium headless
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
+# Debian packages the tests drive: Chromium (the report) and a PostgreSQL server (the
+# Distiller database pull; the tests start their own in a temporary folder)
+SYSTEM_PACKAGES := chromium postgresql
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	{ command -v pg_ctl || ls /usr/lib/postgresql/*/bin/pg_ctl; } >/dev/null 2>&1 \
+	    || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
 	    if [ "$$(id -u)" = 0 ]; then \
 	        DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	    else \
-	        echo "The report test needs Chromium: sudo apt-get install chromium" >&2; exit 1; \
-	    fi; }
+	        echo "The tests need:$$missing (sudo apt-get install$$missing)" >&2; exit 1; \
+	    fi; \
+	fi
 
-pytest: install browser
+pytest: install system-deps
 	$(BIN)/pytest
 
 bench: install

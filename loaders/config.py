@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ DEFAULT_CONFIG = Path("turnaround.toml")
 #: source -> formats its loader reads
 FORMATS: dict[str, tuple[str, ...]] = {
     "slurm": ("sacct", "csv"),
-    "distiller_db": ("csv",),
+    "distiller_db": ("csv", "postgres"),
     "rec_status": ("json", "csv"),
     "ncem_data_files": ("stat", "dir", "csv"),
     "nersc_counted_files": ("stat", "dir", "csv"),
@@ -35,6 +36,21 @@ class InputSpec:
     #: zone of the naive times in these files when not the facility's (`turnaround pull-slurm`
     #: asks sacct for UTC)
     timezone: str | None = None
+    #: format postgres: the connection string, or the environment variable holding it
+    dsn: str | None = None
+    dsn_env: str | None = None
+
+    def connection_string(self) -> str:
+        """The DSN of a database input (from `dsn`, or the variable `dsn_env` names)."""
+        if self.dsn_env:
+            value = os.environ.get(self.dsn_env)
+            if not value:
+                raise ConfigError(
+                    self.base_dir, f"{self.source}: environment variable {self.dsn_env} is not set"
+                )
+            return value
+        assert self.dsn is not None
+        return self.dsn
 
     def resolve_each(self) -> tuple[list[Path], list[str]]:
         """The files (folders for format `dir`) the globs match, sorted, no repeats, and the
@@ -121,6 +137,13 @@ def _input_spec(path: Path, base: Path, number: int, item: object) -> InputSpec:
         raise ConfigError(
             path,
             f"{where}: format {fmt!r} is not one of {', '.join(FORMATS[source])} for {source}",
+        )
+    if fmt == "postgres":
+        dsn, dsn_env = item.get("dsn"), item.get("dsn_env")
+        if (dsn is None) == (dsn_env is None) or not isinstance(dsn or dsn_env, str):
+            raise ConfigError(path, f"{where}: a postgres input needs dsn or dsn_env (one)")
+        return InputSpec(
+            source=source, format=fmt, paths=(), base_dir=base, dsn=dsn, dsn_env=dsn_env
         )
     paths = item.get("paths")
     if isinstance(paths, str):

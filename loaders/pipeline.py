@@ -19,7 +19,7 @@ import pandas as pd
 
 from loaders.config import Config, InputSpec
 from loaders.errors import LoadError
-from loaders.sources import KINDS, Parsed
+from loaders.sources import KINDS, Parsed, distiller_pg
 from loaders.sources.common import Reject, decode, printable, text_of_line
 from loaders.sources.files import walk_listing
 from loaders.warehouse import connect, create_raw_schema
@@ -248,6 +248,9 @@ def _load_input(
     strict: bool,
 ) -> None:
     """Load the new and changed files of one `[[inputs]]` entry."""
+    if spec.format == "postgres":
+        _pull_distiller(con, spec, load_id, summary, strict)
+        return
     tally = summary.sources.setdefault(spec.source, SourceTally())
     paths, unmatched = spec.resolve_each()
     summary.unmatched.extend(f"{spec.source}: {pattern}" for pattern in unmatched)
@@ -299,6 +302,67 @@ def _load_input(
         tally.skipped += parsed.skipped
         tally.rejected += len(parsed.rejects)
     writer.flush()
+
+
+def _pull_distiller(
+    con: duckdb.DuckDBPyConnection,
+    spec: InputSpec,
+    load_id: int,
+    summary: LoadSummary,
+    strict: bool,
+) -> None:
+    """Read the Distiller database's (scan, job) pairs newer than the last pull."""
+    tally = summary.sources.setdefault(spec.source, SourceTally())
+    dsn = spec.connection_string()
+    name = distiller_pg.redacted(dsn)
+    (after,) = con.execute(
+        "select coalesce(max(max_job_id), 0) from raw.distiller_pulls where dsn = ?", [name]
+    ).fetchone() or (0,)
+    started = datetime.now(UTC)
+    writer = RawWriter(con, spec.source, load_id, spec.timezone)
+    try:
+        result = distiller_pg.pull(dsn, int(after))
+    except LoadError as exc:
+        if strict:
+            raise
+        writer.add_unreadable(name, spec.format, exc, started)
+        writer.flush()
+        summary.reject_kinds[(spec.source, reason_kind(exc.message))] += 1
+        tally.rejected += 1
+        return
+    parsed = result.parsed
+    if strict and parsed.rejects:
+        first = parsed.rejects[0]
+        raise LoadError(name, first.line, first.reason)
+    if not parsed.rows and not parsed.rejects:
+        tally.files_unchanged += 1
+        return
+    key = f"{name}#jobs>{after}"
+    entry = (
+        load_id,
+        spec.source,
+        spec.format,
+        key,
+        None,
+        None,
+        len(parsed.rows),
+        0,
+        started,
+        datetime.now(UTC),
+        "loaded",
+        None,
+        len(parsed.rejects),
+    )
+    writer.add(key, parsed, entry, False)
+    writer.flush()
+    con.execute(
+        "insert into raw.distiller_pulls values (?, ?, ?, ?, ?, ?)",
+        [name, after, result.max_job_id, len(parsed.rows), load_id, datetime.now(UTC)],
+    )
+    summary.reject_kinds.update((spec.source, reason_kind(r.reason)) for r in parsed.rejects)
+    tally.files_new += 1
+    tally.rows += len(parsed.rows)
+    tally.rejected += len(parsed.rejects)
 
 
 def load(config: Config, sources: list[str] | None = None, strict: bool = False) -> LoadSummary:

@@ -63,6 +63,18 @@ create table if not exists raw.slurm_pulls (
 """
 
 
+DISTILLER_PULLS_DDL = """
+create table if not exists raw.distiller_pulls (
+    dsn varchar not null,
+    after_job_id bigint not null,
+    max_job_id bigint not null,
+    rows bigint not null,
+    load_id bigint not null,
+    pulled_at timestamp with time zone not null
+)
+"""
+
+
 class WarehouseBusy(TurnaroundError):
     """Another process holds the DuckDB file."""
 
@@ -104,3 +116,4 @@ def create_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create table if not exists raw.{source} ({', '.join(columns)})")
         con.execute(f"alter table raw.{source} add column if not exists _time_zone varchar")
     con.execute(PULLS_DDL)
+    con.execute(DISTILLER_PULLS_DDL)
