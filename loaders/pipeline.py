@@ -19,6 +19,7 @@ import pandas as pd
 
 from loaders.config import Config, InputSpec
 from loaders.errors import LoadError
+from loaders.progress import progress
 from loaders.sources import KINDS, Parsed, distiller_pg
 from loaders.sources.common import Reject, decode, printable, text_of_line
 from loaders.sources.files import walk_listing
@@ -256,7 +257,7 @@ def _load_input(
     summary.unmatched.extend(f"{spec.source}: {pattern}" for pattern in unmatched)
     known = _known_hashes(con, spec.source)
     writer = RawWriter(con, spec.source, load_id, spec.timezone)
-    for path in paths:
+    for path in progress(paths, f"{spec.source} ({spec.format})"):
         key = str(path)
         if (spec.source, key) in seen:
             continue
