@@ -11,7 +11,7 @@ from loaders.config import load_config
 from tests.conftest import Built
 
 # Raise when adding tests; a misspelt YAML key silently drops a test, and this catches it.
-EXPECTED_TESTS = 148
+EXPECTED_TESTS = 151
 
 
 def test_no_test_went_missing(tmp_path: Path) -> None:

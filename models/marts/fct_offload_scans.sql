@@ -3,13 +3,9 @@
 -- days, so a later scan that reuses a number after a counter reset is not one of them.
 with
 
-experiments as (
-    select * from {{ ref('experiments') }}
-    where workflow = 'offload'
-),
-
 acquisitions as (
-    select * from {{ ref('int_receiver_scans_summarised') }}
+    select * from {{ ref('int_experiment_acquisitions') }}
+    where workflow = 'offload'
 ),
 
 written_scans as (
@@ -19,18 +15,12 @@ written_scans as (
 offload_scans as (
     select
         acquisitions.scan_number,
-        experiments.scan_size,
+        acquisitions.scan_size,
         acquisitions.first_status_at,
         written_scans.last_written_at,
         {{ seconds_between('acquisitions.first_status_at', 'written_scans.last_written_at') }}
             as offload_s
     from acquisitions
-    inner join experiments
-        on
-            acquisitions.scan_number
-            between experiments.first_scan_number and experiments.last_scan_number
-            and {{ utc_to_local_date('acquisitions.first_status_at') }}
-            between experiments.first_acquired_on and experiments.last_acquired_on
     inner join written_scans on acquisitions.acquisition_key = written_scans.acquisition_key
 )
 

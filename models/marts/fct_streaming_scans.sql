@@ -1,15 +1,11 @@
 -- One row per scan of a streaming experiment: from the first receiver status at NCEM to the
 -- counted file's write at NERSC. No abs(): a negative latency is a data error a test reports.
--- Scans are acquisitions within the experiment's scan range and days (see fct_offload_scans).
+-- Scans are the acquisitions of the streaming experiments (int_experiment_acquisitions).
 with
 
-experiments as (
-    select * from {{ ref('experiments') }}
-    where workflow = 'streaming'
-),
-
 acquisitions as (
-    select * from {{ ref('int_receiver_scans_summarised') }}
+    select * from {{ ref('int_experiment_acquisitions') }}
+    where workflow = 'streaming'
 ),
 
 counted_files as (
@@ -42,18 +38,12 @@ streaming_scans as (
     select
         acquisitions.scan_number,
         first_counted.distiller_id,
-        experiments.scan_size,
+        acquisitions.scan_size,
         acquisitions.first_status_at,
         first_counted.written_at,
         {{ seconds_between('acquisitions.first_status_at', 'first_counted.written_at') }}
             as latency_s
     from acquisitions
-    inner join experiments
-        on
-            acquisitions.scan_number
-            between experiments.first_scan_number and experiments.last_scan_number
-            and {{ utc_to_local_date('acquisitions.first_status_at') }}
-            between experiments.first_acquired_on and experiments.last_acquired_on
     inner join first_counted on acquisitions.acquisition_key = first_counted.acquisition_key
 )
 
