@@ -30,8 +30,17 @@ SLURM_NO_LIMIT = ("UNLIMITED", "Partition_Limit", "")
 
 def _valid_calendar(stamp: str) -> bool:
     """True when the date and time fields name a real calendar instant (no 2023-02-30)."""
+    # the patterns already fixed the digits' places; the constructor checks the calendar
+    # (it is ten times faster than strptime, which showed in loads of millions of times)
     try:
-        datetime.strptime(stamp[:19].replace("T", " "), "%Y-%m-%d %H:%M:%S")
+        datetime(
+            int(stamp[0:4]),
+            int(stamp[5:7]),
+            int(stamp[8:10]),
+            int(stamp[11:13]),
+            int(stamp[14:16]),
+            int(stamp[17:19]),
+        )
     except ValueError:
         return False
     return True

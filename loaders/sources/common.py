@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,9 +59,12 @@ def decode(path: Path, data: bytes) -> str:
     return body.decode("utf-8", "surrogateescape")
 
 
+_BAD_BYTES = re.compile("[\udc80-\udcff]")
+
+
 def has_bad_bytes(text: str) -> bool:
     """True when decoded text holds bytes that were not UTF-8."""
-    return any("\udc80" <= char <= "\udcff" for char in text)
+    return _BAD_BYTES.search(text) is not None
 
 
 def printable(text: str) -> str:
@@ -102,18 +106,21 @@ def fail_if(path: Path, line: int | None, error: str | None) -> None:
         raise LoadError(path, line, error)
 
 
-def csv_records(path: Path, text: str, delimiter: str = ",") -> Iterator[tuple[int, list[str]]]:
-    """Yield (line number, fields) for each non-blank CSV record."""
+def csv_records(
+    path: Path, text: str, delimiter: str = ","
+) -> Iterator[tuple[int, list[str], str]]:
+    """Yield (line number, fields, text of that line) for each non-blank CSV record; a record
+    spanning lines is numbered (and shown) by its last line."""
     # only \n ends a line (as everywhere here): a bare \r inside a quoted field does not
-    lines = (line + "\n" for line in text.removesuffix("\n").split("\n"))
-    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    physical = text.removesuffix("\n").split("\n")
+    reader = csv.reader((line + "\n" for line in physical), delimiter=delimiter, strict=True)
     line = 0
     try:
         for fields in reader:
             line = reader.line_num
             if not fields or fields == [""]:
                 continue
-            yield line, fields
+            yield line, fields, physical[line - 1].removesuffix("\r")
     except csv.Error as exc:
         raise LoadError(path, reader.line_num or line + 1, f"malformed CSV: {exc}") from None
 

@@ -13,7 +13,6 @@ from loaders.sources.common import (
     csv_records,
     decode,
     field_count_error,
-    text_of_line,
 )
 
 COLUMNS = ("id", "slurm_id", "elapsed", "scan_width", "scan_height")
@@ -30,13 +29,12 @@ def read_csv(path: Path, data: bytes) -> Parsed:
     parsed = Parsed()
     header_seen = False
     text = decode(path, data)
-    for line, fields in csv_records(path, text):
+    for line, fields, raw in csv_records(path, text):
         if not header_seen:
             if [f.strip() for f in fields] != HEADER:
                 raise LoadError(path, line, f"header is not {','.join(HEADER)}")
             header_seen = True
             continue
-        raw = text_of_line(text, line)
         if not parsed.accept(line, raw, field_count_error(fields, len(HEADER))):
             continue
         scan_id, slurm_id, elapsed = fields

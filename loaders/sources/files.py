@@ -22,7 +22,6 @@ from loaders.sources.common import (
     field_count_error,
     header_index,
     numbered_lines,
-    text_of_line,
 )
 
 NCEM_COLUMNS = ("file_path", "scan_number", "file_part", "mtime")
@@ -151,11 +150,10 @@ def _read_extract(
     order: list[int] | None = None
     width = 0
     text = decode(path, data)
-    for line, fields in csv_records(path, text):
+    for line, fields, raw in csv_records(path, text):
         if order is None:
             order, width = header_index(path, line, fields, wanted), len(fields)
             continue
-        raw = text_of_line(text, line)
         if not parsed.accept(line, raw, field_count_error(fields, width)):
             continue
         picked = [fields[i] for i in order]

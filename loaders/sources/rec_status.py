@@ -22,7 +22,6 @@ from loaders.sources.common import (
     has_bad_bytes,
     header_index,
     json_type,
-    text_of_line,
 )
 
 COLUMNS = ("scan_number", "receiver", "time", "last_scan_number", "progress", "uuid")
@@ -90,11 +89,10 @@ def read_csv(path: Path, data: bytes) -> Parsed:
     order: list[int] | None = None
     width = 0
     text = decode(path, data)
-    for line, fields in csv_records(path, text):
+    for line, fields, raw in csv_records(path, text):
         if order is None:
             order, width = header_index(path, line, fields, WIDE_FIELDS), len(fields)
             continue
-        raw = text_of_line(text, line)
         if not parsed.accept(line, raw, field_count_error(fields, width)):
             continue
         scan, *times = (fields[i] for i in order)

@@ -16,7 +16,6 @@ from loaders.sources.common import (
     field_count_error,
     header_index,
     numbered_lines,
-    text_of_line,
 )
 
 COLUMNS = (
@@ -105,11 +104,10 @@ def read_csv(path: Path, data: bytes) -> Parsed:
     order: list[int] | None = None
     width = 0
     text = decode(path, data)
-    for line, fields in csv_records(path, text):
+    for line, fields, raw in csv_records(path, text):
         if order is None:
             order, width = header_index(path, line, fields, CSV_FIELDS), len(fields)
             continue
-        raw = text_of_line(text, line)
         if not parsed.accept(line, raw, field_count_error(fields, width)):
             continue
         record = tuple(fields[i] for i in order)
