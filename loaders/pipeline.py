@@ -7,8 +7,8 @@ warehouse's data stays as it was, and the error names the file and line.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import re
+import os
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,13 +17,32 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from loaders import bulk
 from loaders.config import Config, InputSpec
 from loaders.errors import LoadError
 from loaders.progress import progress
-from loaders.sources import KINDS, Parsed, distiller_pg
-from loaders.sources.common import Reject, decode, printable, text_of_line
-from loaders.sources.files import walk_listing
+from loaders.reading import (
+    Batch,
+    Job,
+    Known,
+    Later,
+    read_batch,
+    read_batches,
+    settle,
+    unreadable,
+)
+from loaders.sources import KINDS, distiller_pg
 from loaders.warehouse import connect, create_raw_schema
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How a load treats its inputs."""
+
+    #: the first malformed record fails the whole load
+    strict: bool = False
+    #: read and hash every file, even those whose size and mtime the ledger already has
+    rehash: bool = False
 
 
 @dataclass
@@ -63,30 +82,23 @@ class LoadSummary:
         return out
 
 
-def snapshot(spec: InputSpec, path: Path) -> bytes:
-    """The bytes that stand for one input: the file, or the stat listing of a walked folder."""
-    try:
-        return walk_listing(path) if spec.format == "dir" else path.read_bytes()
-    except OSError as exc:
-        raise LoadError(path, None, f"cannot read: {exc.strerror}") from None
-
-
-def _known_hashes(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, str]:
-    """Latest sha256 the ledger holds for each path of a source."""
+def _known_files(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, Known]:
+    """What the ledger holds of each path's latest load of a source."""
     rows = con.execute(
         """
-        select path, arg_max(sha256, load_id)
+        select path, arg_max(sha256, load_id), arg_max(size_bytes, load_id),
+            arg_max(mtime_ns, load_id), max(load_id)
         from raw.loads
         where source = ? and status in ('loaded', 'replaced')
         group by path
         """,
         [source],
     ).fetchall()
-    return dict(rows)
+    return {row[0]: Known._make(row[1:]) for row in rows}
 
 
 class RawWriter:
-    """Buffers the rows and ledger entries of one source and writes them in bulk.
+    """Buffers the rows, ledger entries and rejects of one source and writes them in bulk.
 
     Per-file inserts cost milliseconds each (thousands of small status files a day), so rows are
     gathered into one frame per flush; a changed file's earlier rows are deleted first.
@@ -102,91 +114,48 @@ class RawWriter:
         self.load_id = load_id
         self.time_zone = time_zone
         self.columns = KINDS[source].columns
-        self.rows: list[tuple[object, ...]] = []
-        self.replaced: list[str] = []
-        self.ledger: list[tuple[object, ...]] = []
-        self.rejects: list[tuple[object, ...]] = []
+        self.queued = Batch()
 
-    def add(
-        self, path: str, parsed: Parsed, ledger_entry: tuple[object, ...], replaced: bool
-    ) -> None:
-        """Queue one file's rows (each prefixed with its path) and its ledger entry."""
-        if replaced:
-            self.replaced.append(path)
-        self.rows.extend((path, *row) for row in parsed.rows)
-        self.ledger.append(ledger_entry)
-        fmt, loaded_at = ledger_entry[2], ledger_entry[9]
-        self.rejects.extend(
-            (
-                self.source,
-                fmt,
-                path,
-                r.line,
-                reason_kind(r.reason),
-                r.reason,
-                r.text,
-                self.load_id,
-                loaded_at,
-            )
-            for r in parsed.rejects
-        )
-        if len(self.rows) >= self.FLUSH_ROWS:
+    def add(self, batch: Batch) -> None:
+        """Queue a batch of rows, ledger entries and rejects."""
+        self.queued.merge(batch)
+        if len(self.queued.rows) >= self.FLUSH_ROWS:
             self.flush()
 
-    def add_unreadable(self, path: str, fmt: str, error: LoadError, started: datetime) -> None:
-        """Queue a file that cannot be read: one reject, a ledger entry; its earlier rows stay
-        (nothing already loaded is lost), and its earlier unreadable-rejects are replaced."""
+    def delete_file(self, path: str) -> None:
+        """Delete a changed file's earlier rows and rejects now (before rows written directly,
+        by loaders.bulk, take their place)."""
+        self.flush()
+        self.con.execute(f"delete from raw.{self.source} where _source_file = ?", [path])
         self.con.execute(
-            "delete from raw.rejected_records where source = ? and file_path = ? "
-            "and line_number is not distinct from ? and reason = ?",
-            [self.source, path, error.line, error.message],
-        )
-        self.ledger.append(
-            (
-                self.load_id,
-                self.source,
-                fmt,
-                path,
-                None,
-                None,
-                0,
-                0,
-                started,
-                datetime.now(UTC),
-                "unreadable",
-                error.message,
-                1,
-            )
-        )
-        self.rejects.append(
-            (
-                self.source,
-                fmt,
-                path,
-                error.line,
-                reason_kind(error.message),
-                error.message,
-                "",
-                self.load_id,
-                started,
-            )
+            "delete from raw.rejected_records where source = ? and file_path = ?",
+            [self.source, path],
         )
 
     def flush(self) -> None:
         """Write what is queued."""
-        if self.replaced:
+        q, self.queued = self.queued, Batch()
+        if q.replaced:
             self.con.execute(
                 f"delete from raw.{self.source} where _source_file in (select unnest(?))",
-                [self.replaced],
+                [q.replaced],
             )
             self.con.execute(
                 "delete from raw.rejected_records where source = ? "
                 "and file_path in (select unnest(?))",
-                [self.source, self.replaced],
+                [self.source, q.replaced],
             )
-        if self.rows:
+        unreadable = [(entry[3], entry[11]) for entry in q.ledger if entry[10] == "unreadable"]
+        if unreadable:
+            # a file still unreadable: its reject of the last load gives way to this one's
+            self.con.executemany(
+                "delete from raw.rejected_records where source = ? and file_path = ? "
+                "and reason = ? and raw_text = ''",
+                [(self.source, path, message) for path, message in unreadable],
+            )
+        if q.rows:
             names = ["_source_file", "_record_number", *self.columns]
-            frame = pd.DataFrame(self.rows, columns=names, dtype=object)
+            frame = pd.DataFrame(q.rows, columns=names, dtype=object)
             self.con.register("incoming_rows", frame)
             try:
                 self.con.execute(
@@ -201,9 +170,9 @@ class RawWriter:
                 )
             finally:
                 self.con.unregister("incoming_rows")
-        insert_frame(self.con, "raw.loads", LEDGER_COLUMNS, self.ledger)
-        insert_frame(self.con, "raw.rejected_records", REJECT_COLUMNS, self.rejects)
-        self.rows, self.replaced, self.ledger, self.rejects = [], [], [], []
+        insert_frame(self.con, "raw.loads", LEDGER_COLUMNS, q.ledger)
+        insert_frame(self.con, "raw.rejected_records", REJECT_COLUMNS, q.rejects)
+        _record_touched(self.con, self.source, q.touched)
 
 
 LEDGER_COLUMNS = (
@@ -220,7 +189,9 @@ LEDGER_COLUMNS = (
     "status",
     "error",
     "rejected",
+    "mtime_ns",
 )
+EPOCH_COLUMNS = frozenset({"started_at", "finished_at", "loaded_at"})
 REJECT_COLUMNS = (
     "source",
     "format",
@@ -247,31 +218,95 @@ def insert_frame(
     con.register("incoming_frame", frame)
     try:
         names = ", ".join(columns)
-        con.execute(f"insert into {table} ({names}) select {names} from incoming_frame")
+        # times come as epoch seconds (see reading.Later)
+        values = ", ".join(
+            f"to_timestamp(cast({c} as double))" if c in EPOCH_COLUMNS else c for c in columns
+        )
+        con.execute(f"insert into {table} ({names}) select {values} from incoming_frame")
     finally:
         con.unregister("incoming_frame")
 
 
-def reason_kind(reason: str) -> str:
-    """A reason without its values, to count rejects by kind: `time … is not …`."""
-    return re.sub(r"\d+", "N", re.sub(r"'[^']*'", "…", reason))
-
-
-def parse_file(spec: InputSpec, path: Path, data: bytes, strict: bool) -> tuple[Parsed, str | None]:
-    """Parse one input. A malformed record is rejected and the rest loads; a file that cannot be
-    read at all (bad name, header, JSON) is one rejected record. `strict` turns the first
-    reject into a LoadError instead."""
+def _record_touched(
+    con: duckdb.DuckDBPyConnection, source: str, touched: list[tuple[object, ...]]
+) -> None:
+    """Files read again because their mtime moved, but unchanged: the ledger takes their new
+    stat, so the next load skips them without reading."""
+    if not touched:
+        return
+    frame = pd.DataFrame(touched, columns=["path", "load_id", "size", "mtime_ns"], dtype=object)
+    con.register("touched_files", frame)
     try:
-        parsed = KINDS[spec.source].readers[spec.format](path, data)
-    except LoadError as exc:
-        if strict:
-            raise
-        text = printable(text_of_line(decode(path, data), exc.line))
-        return Parsed(rejects=[Reject(exc.line, exc.message, text)]), exc.message
-    if strict and parsed.rejects:
-        first = parsed.rejects[0]
-        raise LoadError(path, first.line, first.reason)
-    return parsed, None
+        con.execute(
+            """
+            update raw.loads set mtime_ns = cast(t.mtime_ns as bigint)
+            from touched_files as t
+            where raw.loads.source = ? and raw.loads.path = t.path
+                and raw.loads.load_id = cast(t.load_id as bigint)
+                and raw.loads.size_bytes = cast(t.size as bigint)
+            """,
+            [source],
+        )
+    finally:
+        con.unregister("touched_files")
+
+
+def _tally(summary: LoadSummary, source: str, batch: Batch) -> None:
+    """Count a batch into the load's summary."""
+    tally = summary.sources.setdefault(source, SourceTally())
+    tally.files_new += batch.new
+    tally.files_replaced += batch.changed
+    tally.files_unchanged += batch.unchanged
+    tally.rows += batch.row_count
+    tally.skipped += batch.skipped
+    tally.rejected += batch.rejected
+    for kind, count in batch.reject_kinds.items():
+        summary.reject_kinds[(source, kind)] += count
+
+
+def _finish_later(
+    writer: RawWriter,
+    job: Job,
+    later: Later,
+    known: dict[str, Known],
+    seen: set[tuple[str, str]],
+) -> Batch:
+    """A file the workers handed back: a symbolic link (read its target, once) or bytes for
+    DuckDB's line reader."""
+    spec = job.spec
+    if later.data is None:
+        real = os.path.realpath(later.key)
+        if (spec.source, real) in seen:
+            return Batch()
+        seen.add((spec.source, real))
+        batch = read_batch(job, [real], known, {real: ""})
+        if real in batch.not_files:  # a dangling link, or one to a folder
+            batch.not_files.append(later.key)
+        done = Batch()
+        for item in batch.later:
+            done.merge(_finish_later(writer, job, item, known, seen))
+        batch.later = []
+        batch.merge(done)
+        return batch
+    replaced = later.key in known
+    parsed, error = bulk.parse(
+        writer, spec, Path(later.key), later.data, replaced, LoadOptions(job.strict, job.rehash)
+    )
+    batch = Batch()
+    settle(
+        job,
+        batch,
+        later.key,
+        later.started,
+        later.size,
+        later.mtime_ns,
+        later.digest,
+        parsed,
+        error,
+        replaced,
+        delete_earlier=False,
+    )
+    return batch
 
 
 def _load_input(
@@ -280,63 +315,45 @@ def _load_input(
     load_id: int,
     summary: LoadSummary,
     seen: set[tuple[str, str]],
-    strict: bool,
+    options: LoadOptions,
 ) -> None:
-    """Load the new and changed files of one `[[inputs]]` entry."""
+    """Load the new and changed files of one `[[inputs]]` entry (a file several entries match
+    is loaded once, by the first)."""
     if spec.format == "postgres":
-        _pull_distiller(con, spec, load_id, summary, strict)
+        _pull_distiller(con, spec, load_id, summary, options.strict)
         return
-    tally = summary.sources.setdefault(spec.source, SourceTally())
-    paths, unmatched = spec.resolve_each()
-    summary.unmatched.extend(f"{spec.source}: {pattern}" for pattern in unmatched)
-    known = _known_hashes(con, spec.source)
+    summary.sources.setdefault(spec.source, SourceTally())
+    hits = spec.resolve_hits()
+    known = _known_files(con, spec.source)
+    taken = {key for source, key in seen if source == spec.source}
+    keys = [key for key in hits.paths if key not in taken] if taken else hits.paths
+    seen.update((spec.source, key) for key in keys)
+    job = Job(spec, load_id, options.strict, options.rehash)
     writer = RawWriter(con, spec.source, load_id, spec.timezone)
-    for path in progress(paths, f"{spec.source} ({spec.format})"):
-        key = str(path)
-        if (spec.source, key) in seen:
-            continue
-        seen.add((spec.source, key))
-        started = datetime.now(UTC)
-        try:
-            data = snapshot(spec, path)
-        except LoadError as exc:
-            if strict:
-                raise
-            writer.add_unreadable(key, spec.format, exc, started)
-            summary.reject_kinds[(spec.source, reason_kind(exc.message))] += 1
-            tally.rejected += 1
-            continue
-        digest = hashlib.sha256(data).hexdigest()
-        if known.get(key) == digest:
-            tally.files_unchanged += 1
-            continue
-        parsed, error = parse_file(spec, path, data, strict)
-        replaced = key in known
-        entry = (
-            load_id,
-            spec.source,
-            spec.format,
-            key,
-            len(data),
-            digest,
-            len(parsed.rows),
-            parsed.skipped,
-            started,
-            datetime.now(UTC),
-            "replaced" if replaced else "loaded",
-            error,
-            len(parsed.rejects),
-        )
-        writer.add(key, parsed, entry, replaced)
-        summary.reject_kinds.update((spec.source, reason_kind(r.reason)) for r in parsed.rejects)
-        if replaced:
-            tally.files_replaced += 1
-        else:
-            tally.files_new += 1
-        tally.rows += len(parsed.rows)
-        tally.skipped += parsed.skipped
-        tally.rejected += len(parsed.rejects)
+    not_files: set[str] = set()
+    label = f"{spec.source} ({spec.format})"
+    batches = read_batches(job, keys, known, hits.unchecked)
+    for batch in progress(batches, label, total=len(keys), weight=_files):
+        if batch.failure:
+            raise LoadError(*batch.failure)
+        for later in batch.later:
+            batch.merge(_finish_later(writer, job, later, known, seen))
+        batch.later = []
+        not_files.update(batch.not_files)
+        _tally(summary, spec.source, batch)
+        writer.add(batch)
     writer.flush()
+    unmatched = hits.unmatched
+    if not_files:  # a glob that matched only folders (or files gone since) matched no file
+        by_glob: dict[str, set[str]] = {}
+        for path, pattern in hits.unchecked.items():
+            by_glob.setdefault(pattern, set()).add(path)
+        unmatched += [pattern for pattern, found in by_glob.items() if found <= not_files]
+    summary.unmatched.extend(f"{spec.source}: {pattern}" for pattern in unmatched)
+
+
+def _files(batch: Batch) -> int:
+    return batch.files
 
 
 def _pull_distiller(
@@ -353,17 +370,19 @@ def _pull_distiller(
     (after,) = con.execute(
         "select coalesce(max(max_job_id), 0) from raw.distiller_pulls where dsn = ?", [name]
     ).fetchone() or (0,)
-    started = datetime.now(UTC)
+    started = time.time()
+    job = Job(spec, load_id, strict, False)
     writer = RawWriter(con, spec.source, load_id, spec.timezone)
+    batch = Batch()
     try:
         result = distiller_pg.pull(dsn, int(after))
     except LoadError as exc:
         if strict:
             raise
-        writer.add_unreadable(name, spec.format, exc, started)
+        unreadable(job, batch, name, exc, started)
+        _tally(summary, spec.source, batch)
+        writer.add(batch)
         writer.flush()
-        summary.reject_kinds[(spec.source, reason_kind(exc.message))] += 1
-        tally.rejected += 1
         return
     parsed = result.parsed
     if strict and parsed.rejects:
@@ -373,36 +392,26 @@ def _pull_distiller(
         tally.files_unchanged += 1
         return
     key = f"{name}#jobs>{after}"
-    entry = (
-        load_id,
-        spec.source,
-        spec.format,
-        key,
-        None,
-        None,
-        len(parsed.rows),
-        0,
-        started,
-        datetime.now(UTC),
-        "loaded",
-        None,
-        len(parsed.rejects),
-    )
-    writer.add(key, parsed, entry, False)
+    settle(job, batch, key, started, None, None, None, parsed, None, False)
+    _tally(summary, spec.source, batch)
+    writer.add(batch)
     writer.flush()
     con.execute(
         "insert into raw.distiller_pulls values (?, ?, ?, ?, ?, ?)",
         [name, after, result.max_job_id, len(parsed.rows), load_id, datetime.now(UTC)],
     )
-    summary.reject_kinds.update((spec.source, reason_kind(r.reason)) for r in parsed.rejects)
-    tally.files_new += 1
-    tally.rows += len(parsed.rows)
-    tally.rejected += len(parsed.rejects)
 
 
-def load(config: Config, sources: list[str] | None = None, strict: bool = False) -> LoadSummary:
+def load(
+    config: Config,
+    sources: list[str] | None = None,
+    strict: bool = False,
+    rehash: bool = False,
+) -> LoadSummary:
     """Load every input of `config` (or of the named sources) in one transaction. Malformed
-    records go to raw.rejected_records; with `strict` the first one fails the whole load."""
+    records go to raw.rejected_records; with `strict` the first one fails the whole load.
+    With `rehash` every file is read and hashed, whatever its stat says."""
+    options = LoadOptions(strict=strict, rehash=rehash)
     specs = config.inputs_for(sources)
     created = not config.warehouse.exists()
     config.warehouse.parent.mkdir(parents=True, exist_ok=True)
@@ -415,7 +424,7 @@ def load(config: Config, sources: list[str] | None = None, strict: bool = False)
             summary = LoadSummary(load_id=load_id)
             seen: set[tuple[str, str]] = set()
             for spec in specs:
-                _load_input(con, spec, load_id, summary, seen, strict)
+                _load_input(con, spec, load_id, summary, seen, options)
         except BaseException:
             with contextlib.suppress(duckdb.Error):
                 con.rollback()

@@ -115,5 +115,7 @@ def create_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         columns += [f"{name} {sql_type}" for name, sql_type in META_COLUMNS]
         con.execute(f"create table if not exists raw.{source} ({', '.join(columns)})")
         con.execute(f"alter table raw.{source} add column if not exists _time_zone varchar")
+    # the stat a file had when loaded: an unchanged size and mtime skip reading it again
+    con.execute("alter table raw.loads add column if not exists mtime_ns bigint")
     con.execute(PULLS_DDL)
     con.execute(DISTILLER_PULLS_DDL)

@@ -29,6 +29,8 @@ class Parsed:
     rows: list[tuple[object, ...]] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     skipped: int = 0
+    #: rows DuckDB's reader already wrote to the raw table (loaders.bulk), not in `rows`
+    bulk_rows: int = 0
 
     def accept(self, line: int, text: str, *errors: str | None) -> bool:
         """True when every check passed; otherwise the first error rejects the record."""
@@ -41,7 +43,7 @@ class Parsed:
         return True
 
 
-Reader = Callable[[Path, bytes], Parsed]
+Reader = Callable[[Path | str, bytes], Parsed]
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class SourceKind:
     readers: dict[str, Reader]
 
 
-def decode(path: Path, data: bytes) -> str:
+def decode(path: Path | str, data: bytes) -> str:
     """UTF-8 text of a file, a leading BOM dropped. Bytes that are not UTF-8 are kept as lone
     surrogates, so the records holding them are rejected one by one (`has_bad_bytes`)."""
     body = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
@@ -100,14 +102,14 @@ def numbered_lines(text: str) -> Iterator[tuple[int, str]]:
             yield number, line
 
 
-def fail_if(path: Path, line: int | None, error: str | None) -> None:
+def fail_if(path: Path | str, line: int | None, error: str | None) -> None:
     """Raise LoadError at `line` when a check returned an error (a file-level problem)."""
     if error is not None:
         raise LoadError(path, line, error)
 
 
 def csv_records(
-    path: Path, text: str, delimiter: str = ","
+    path: Path | str, text: str, delimiter: str = ","
 ) -> Iterator[tuple[int, list[str], str]]:
     """Yield (line number, fields, text of that line) for each non-blank CSV record; a record
     spanning lines is numbered (and shown) by its last line."""
@@ -125,7 +127,9 @@ def csv_records(
         raise LoadError(path, reader.line_num or line + 1, f"malformed CSV: {exc}") from None
 
 
-def header_index(path: Path, line: int, header: Sequence[str], wanted: Sequence[str]) -> list[int]:
+def header_index(
+    path: Path | str, line: int, header: Sequence[str], wanted: Sequence[str]
+) -> list[int]:
     """Positions of the `wanted` columns in a header; LoadError when one is missing."""
     names = [name.strip().removeprefix("\ufeff") for name in header]
     missing = [name for name in wanted if name not in names]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -20,9 +21,9 @@ HEADER = ["id", "slurm_id", "elapsed"]
 _NAME = re.compile(r"^(\d+)_(\d+)\.csv$")
 
 
-def read_csv(path: Path, data: bytes) -> Parsed:
+def read_csv(path: Path | str, data: bytes) -> Parsed:
     """Parse one export; the scan size comes from the file name."""
-    match = _NAME.match(path.name)
+    match = _NAME.match(os.path.basename(path))
     if not match:
         raise LoadError(path, None, "file name does not give the scan size as <W>_<H>.csv")
     width, height = match.groups()

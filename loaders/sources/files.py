@@ -104,36 +104,45 @@ def walk_listing(root: Path) -> bytes:
     return "".join(lines).encode("utf-8", "surrogateescape")
 
 
-def _read_listing(path: Path, data: bytes, names: FileNames, name_fields: NameFields) -> Parsed:
+def _read_listing(
+    path: Path | str, data: bytes, names: FileNames, name_fields: NameFields
+) -> Parsed:
     """Parse `<path>|<mtime>` lines; names of other kinds of file are skipped and counted, names
     of the source's kind that break its pattern are rejected."""
     parsed = Parsed()
     for line, raw in numbered_lines(decode(path, data)):
-        file_path, sep, mtime = raw.rpartition("|")
-        if not parsed.accept(line, raw, None if sep else "line is not <path>|<mtime>"):
-            continue
-        name = os.path.basename(file_path)
-        fields = name_fields(name)
-        if fields is None and not names.near_miss(name):
-            parsed.skipped += 1
-            continue
-        name_error = None if fields is not None else f"file name is not {names.described}"
-        numbers = [
-            values.integer_error(value, f"{what} in the file name")
-            for what, value in zip(names.number_names, names.fields(name) or (), strict=False)
-            if what
-        ]
-        if parsed.accept(line, raw, name_error, *numbers, values.mtime_error(mtime.strip())):
-            parsed.rows.append((line, file_path, *(fields or ()), mtime.strip()))
+        listing_line(parsed, line, raw, names, name_fields)
     return parsed
 
 
-def read_ncem_stat(path: Path, data: bytes) -> Parsed:
+def listing_line(
+    parsed: Parsed, line: int, raw: str, names: FileNames, name_fields: NameFields
+) -> None:
+    """One non-blank `<path>|<mtime>` line: a row, a skipped entry or a reject."""
+    file_path, sep, mtime = raw.rpartition("|")
+    if not parsed.accept(line, raw, None if sep else "line is not <path>|<mtime>"):
+        return
+    name = os.path.basename(file_path)
+    fields = name_fields(name)
+    if fields is None and not names.near_miss(name):
+        parsed.skipped += 1
+        return
+    name_error = None if fields is not None else f"file name is not {names.described}"
+    numbers = [
+        values.integer_error(value, f"{what} in the file name")
+        for what, value in zip(names.number_names, names.fields(name) or (), strict=False)
+        if what
+    ]
+    if parsed.accept(line, raw, name_error, *numbers, values.mtime_error(mtime.strip())):
+        parsed.rows.append((line, file_path, *(fields or ()), mtime.strip()))
+
+
+def read_ncem_stat(path: Path | str, data: bytes) -> Parsed:
     """A stat listing of `data_scan*.data` files."""
     return _read_listing(path, data, NCEM_NAMES, ncem_name_fields)
 
 
-def read_nersc_stat(path: Path, data: bytes) -> Parsed:
+def read_nersc_stat(path: Path | str, data: bytes) -> Parsed:
     """A stat listing of `FOURD_*.h5` files."""
     return _read_listing(path, data, NERSC_NAMES, nersc_name_fields)
 
@@ -143,7 +152,7 @@ Row = Callable[[int, list[str]], tuple[object, ...]]
 
 
 def _read_extract(
-    path: Path, data: bytes, wanted: tuple[str, ...], checks: Checks, row: Row
+    path: Path | str, data: bytes, wanted: tuple[str, ...], checks: Checks, row: Row
 ) -> Parsed:
     """A CSV extract with (at least) the `wanted` columns; one row per line."""
     parsed = Parsed()
@@ -162,7 +171,7 @@ def _read_extract(
     return parsed
 
 
-def read_ncem_csv(path: Path, data: bytes) -> Parsed:
+def read_ncem_csv(path: Path | str, data: bytes) -> Parsed:
     """CSV extract with `scan_number` and `time_last_written` (ISO 8601 with offset)."""
     return _read_extract(
         path,
@@ -173,7 +182,7 @@ def read_ncem_csv(path: Path, data: bytes) -> Parsed:
     )
 
 
-def read_nersc_csv(path: Path, data: bytes) -> Parsed:
+def read_nersc_csv(path: Path | str, data: bytes) -> Parsed:
     """CSV extract `distiller_id,scan_number,datetime` (facility-local, naive)."""
     return _read_extract(
         path,

@@ -77,10 +77,11 @@ def _is_header(fields: list[str]) -> bool:
     return set(SACCT_FIELDS) <= {f.removeprefix("\ufeff") for f in fields}
 
 
-def read_sacct(path: Path, data: bytes) -> Parsed:
+def read_sacct(path: Path | str, data: bytes) -> Parsed:
     """Parse `sacct --parsable2` output; the header line is optional and may reorder fields."""
     parsed = Parsed()
     order: list[int] | None = None
+    width = len(SACCT_FIELDS)
     for line, raw in numbered_lines(decode(path, data)):
         fields = raw.split("|")
         if _is_header(fields):
@@ -88,17 +89,25 @@ def read_sacct(path: Path, data: bytes) -> Parsed:
             # appended into one file each bring theirs)
             order, width = header_index(path, line, fields, SACCT_FIELDS), len(fields)
             continue
-        if order is None:
-            order, width = list(range(len(SACCT_FIELDS))), len(SACCT_FIELDS)
-        if not parsed.accept(line, raw, field_count_error(fields, width)):
-            continue
-        record = tuple(fields[i] for i in order)
-        if parsed.accept(line, raw, *record_errors(record)):
-            parsed.rows.append((line, *record))
+        sacct_line(parsed, line, raw, fields, order, width)
     return parsed
 
 
-def read_csv(path: Path, data: bytes) -> Parsed:
+def sacct_line(
+    parsed: Parsed, line: int, raw: str, fields: list[str], order: list[int] | None, width: int
+) -> None:
+    """One sacct line that is not a header: a row, or a reject. `order` maps the header's
+    fields to the format's (None: no header yet, the format's own order)."""
+    if order is None:
+        order, width = list(range(len(SACCT_FIELDS))), len(SACCT_FIELDS)
+    if not parsed.accept(line, raw, field_count_error(fields, width)):
+        return
+    record = tuple(fields[i] for i in order)
+    if parsed.accept(line, raw, *record_errors(record)):
+        parsed.rows.append((line, *record))
+
+
+def read_csv(path: Path | str, data: bytes) -> Parsed:
     """Parse the CSV extract with header `Job Name,Job ID,...,ExitCode`."""
     parsed = Parsed()
     order: list[int] | None = None

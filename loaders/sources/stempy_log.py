@@ -62,7 +62,7 @@ class JsonNumber(str):
     __slots__ = ()
 
 
-def read_json(path: Path, data: bytes) -> Parsed:
+def read_json(path: Path | str, data: bytes) -> Parsed:
     """One row per run; the record number counts runs through the file. Numbers keep the text
     they were written with (raw values stay as loaded)."""
     text = decode(path, data)

@@ -1,0 +1,259 @@
+"""Line-oriented inputs (sacct text, stat listings, walked folders) through DuckDB's CSV reader.
+
+Millions of sacct lines or stat lines cost seconds in a Python loop. Here DuckDB's own CSV
+reader splits the file into lines (one column, no quoting, so each physical line is one row and
+`with ordinality` numbers it) and one SQL statement sorts the lines: those that certainly pass
+every check go straight into the raw table; the few others (and every line of a file SQL
+cannot judge as a whole) go through the Python reader, whose verdict and message are the
+contract. The SQL checks are stricter than the Python ones, never looser: a line SQL is unsure
+of costs a little time, not a different result (tests/test_bulk.py compares the two paths).
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from loaders.config import InputSpec
+from loaders.errors import LoadError
+from loaders.sources import KINDS, Parsed
+from loaders.sources.files import NCEM_NAMES, NERSC_NAMES, listing_line
+from loaders.sources.slurm import SACCT_FIELDS, sacct_line
+
+if TYPE_CHECKING:
+    from loaders.pipeline import LoadOptions, RawWriter
+
+# checks written once, stricter than loaders.values (so a line they pass, Python passes too)
+_YEAR = r"[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+_CLOCK = r"([01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+_SLURM_TIME = f"^{_YEAR}[T ]{_CLOCK}(\\.\\d{{1,6}})?$"
+_SLURM_DURATION = r"^(\d{1,6}-([01]?\d|2[0-3])|\d{1,8}):[0-5]\d:[0-5]\d$"
+_EPOCH = r"^\d{1,11}(\.\d{1,9})?$"
+LATEST_EPOCH = 253402300799  # values.LATEST_EPOCH: 9999-12-31 23:59:59 UTC
+#: DuckDB's reader fails on a longer line (and the load's transaction with it): such a file
+#: goes to the Python reader
+MAX_LINE = 1 << 20
+_LONG_LINE = re.compile(rb"[^\n]{%d}" % MAX_LINE)
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _slurm_time_ok(column: str) -> str:
+    """Unknown/None/empty, or a naive time whose date exists (DuckDB's date cast checks it)."""
+    return (
+        f"({column} in ('Unknown', 'None', '') or (regexp_full_match({column}, "
+        f"{_sql_string(_SLURM_TIME)}) and try_cast(left({column}, 10) as date) is not null))"
+    )
+
+
+def _sacct_sql() -> str:
+    """Classify sacct lines: 'row', 'blank' (skipped, like a header in the format's order),
+    'python' (let the Python reader judge), 'file' (a header in another order: the whole file
+    goes to Python, since it reorders the lines after it)."""
+    header = _sql_string("|".join(SACCT_FIELDS))
+    names = ", ".join(_sql_string(name) for name in SACCT_FIELDS)
+    f = [f"f[{i + 1}]" for i in range(len(SACCT_FIELDS))]
+    _, job_id, timelimit, elapsed, submit, start, end, req_nodes, *_ = f
+    row_ok = " and ".join(
+        [
+            f"len(f) = {len(SACCT_FIELDS)}",
+            f"{job_id} <> ''",
+            *(_slurm_time_ok(c) for c in (submit, start, end)),
+            f"regexp_full_match({elapsed}, {_sql_string(_SLURM_DURATION)})",
+            f"({timelimit} in ('UNLIMITED', 'Partition_Limit', '') or "
+            f"regexp_full_match({timelimit}, {_sql_string(_SLURM_DURATION)}))",
+            f"regexp_full_match({req_nodes}, '^(\\d{{1,9}})?$')",
+        ]
+    )
+    return f"""
+        select line, text, {", ".join(f"{c} as c{i}" for i, c in enumerate(f))},
+            case
+                when text is null then 'blank'
+                when text = {header} then 'blank'
+                when list_has_all(list_transform(f, x -> replace(x, chr(65279), '')),
+                    [{names}]) then 'file'
+                when {row_ok} then 'row'
+                else 'python'
+            end as verdict
+        from (select line, text, string_split(text, '|') as f from bulk_lines)
+    """
+
+
+def _listing_sql(pattern: str, prefix: str, suffix: str, groups: int, scan_group: int) -> str:
+    """Classify `<path>|<mtime>` lines: 'row', 'skip' (another kind of file), 'blank',
+    'python'. The name's fields are the pattern's groups; group `scan_group` (0: none) must fit
+    a 4-byte integer."""
+    parts = "regexp_extract(text, '^(.*)\\|([^|]*)$', ['path', 'mtime'])"
+    name = "regexp_extract(p.path, '[^/]*$')"
+    fits = (
+        f"try_cast(regexp_extract(name, {_sql_string(pattern)}, {scan_group}) as bigint) "
+        "<= 2147483647"
+        if scan_group
+        else "true"
+    )
+    row_ok = (
+        f"regexp_full_match(name, {_sql_string(pattern)}) and {fits} and "
+        f"regexp_full_match(mtime, {_sql_string(_EPOCH)}) and "
+        f"cast(regexp_extract(mtime, '^\\d+') as bigint) < {LATEST_EPOCH}"
+    )
+    fields = ", ".join(
+        f"regexp_extract(name, {_sql_string(pattern)}, {g}) as g{g}" for g in range(1, groups + 1)
+    )
+    return f"""
+        select line, text, file_path, mtime, {fields},
+            case
+                when text is null then 'blank'
+                when not contains(text, '|') or trim(text) = '' then 'python'
+                when {row_ok} then 'row'
+                when not (starts_with(name, {_sql_string(prefix)})
+                    and ends_with(name, {_sql_string(suffix)}))
+                    and not regexp_full_match(name, {_sql_string(pattern)}) then 'skip'
+                else 'python'
+            end as verdict
+        from (
+            select line, text, p.path as file_path, p.mtime as mtime, {name} as name
+            from (select line, text, {parts} as p from bulk_lines)
+        )
+    """
+
+
+@dataclass(frozen=True)
+class LineFormat:
+    """How SQL sorts one format's lines, which columns make a row, and the Python reader of
+    one line."""
+
+    sql: str
+    #: the classified query's columns, in the raw table's column order
+    row_columns: tuple[str, ...]
+    python_line: Callable[[Parsed, int, str], None]
+
+
+# a listing line `path|mtime` with a NCEM `data_scan<10>_<part>.data` or NERSC `FOURD_` name
+_NCEM = r"^data_scan(\d{10})_(\d{1,9})\.data$"
+_NERSC = r"^FOURD_(\d{6}_\d{4})_(\d{5})_(\d{5})(_[^/]*)?\.h5$"
+
+
+def _ncem_line(parsed: Parsed, line: int, raw: str) -> None:
+    from loaders.sources.files import ncem_name_fields
+
+    listing_line(parsed, line, raw, NCEM_NAMES, ncem_name_fields)
+
+
+def _nersc_line(parsed: Parsed, line: int, raw: str) -> None:
+    from loaders.sources.files import nersc_name_fields
+
+    listing_line(parsed, line, raw, NERSC_NAMES, nersc_name_fields)
+
+
+def _sacct_line(parsed: Parsed, line: int, raw: str) -> None:
+    sacct_line(parsed, line, raw, raw.split("|"), None, len(SACCT_FIELDS))
+
+
+FORMATS: dict[tuple[str, str], LineFormat] = {
+    ("slurm", "sacct"): LineFormat(
+        _sacct_sql(), tuple(f"c{i}" for i in range(len(SACCT_FIELDS))), _sacct_line
+    ),
+    ("ncem_data_files", "stat"): LineFormat(
+        _listing_sql(_NCEM, NCEM_NAMES.prefix, NCEM_NAMES.suffix, 2, 1),
+        ("file_path", "g1", "g2", "mtime"),
+        _ncem_line,
+    ),
+    ("nersc_counted_files", "stat"): LineFormat(
+        _listing_sql(_NERSC, NERSC_NAMES.prefix, NERSC_NAMES.suffix, 3, 0),
+        ("file_path", "g2", "g3", "g1", "mtime"),
+        _nersc_line,
+    ),
+}
+FORMATS[("ncem_data_files", "dir")] = FORMATS[("ncem_data_files", "stat")]
+FORMATS[("nersc_counted_files", "dir")] = FORMATS[("nersc_counted_files", "stat")]
+
+
+def plain(data: bytes) -> bool:
+    """True for text DuckDB's line reader reads exactly as the Python readers do: UTF-8 with no
+    byte-order mark, no NUL and no carriage return (the Python readers end lines at \\n only)."""
+    if data.startswith(b"\xef\xbb\xbf") or b"\x00" in data or b"\r" in data:
+        return False
+    if data.isascii():
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def parse(
+    writer: RawWriter,
+    spec: InputSpec,
+    path: Path,
+    data: bytes,
+    replaced: bool,
+    options: LoadOptions,
+) -> tuple[Parsed, str | None]:
+    """Load one line-oriented input: the lines SQL passes are written to the raw table now;
+    the returned Parsed holds the rest as the Python reader judged them (rows, rejects),
+    with `bulk_rows` counting the lines written here. A changed file's earlier rows are
+    deleted first."""
+    from loaders.reading import parse_file
+
+    key = str(path)
+    if replaced:
+        writer.delete_file(key)
+    form = FORMATS.get((spec.source, spec.format))
+    if form is None or not plain(data) or not data.strip() or _LONG_LINE.search(data):
+        return parse_file(spec, path, data, options.strict)
+    con = writer.con
+    with tempfile.NamedTemporaryFile(prefix="turnaround-", suffix=".txt") as copy:
+        # DuckDB reads the bytes that were hashed, not the file again (it may have changed)
+        copy.write(data)
+        copy.flush()
+        con.execute(
+            f"""
+            create or replace temp table bulk_lines as
+            select ordinality as line, text
+            from read_csv({_sql_string(copy.name)}, columns = {{'text': 'varchar'}},
+                delim = chr(0), quote = '', escape = '', header = false,
+                auto_detect = false, new_line = '\\n', max_line_size = {2 * MAX_LINE})
+                with ordinality
+            """
+        )
+    con.execute(f"create or replace temp table bulk_sorted as {form.sql}")
+    try:
+        counts = dict(
+            con.execute("select verdict, count(*) from bulk_sorted group by verdict").fetchall()
+        )
+        if counts.get("file"):
+            return parse_file(spec, path, data, options.strict)
+        names = ", ".join(KINDS[spec.source].columns)
+        picked = ", ".join(form.row_columns)
+        con.execute(
+            f"""
+            insert into raw.{spec.source} ({names}, _source_file, _record_number, _load_id,
+                _loaded_at, _time_zone)
+            select {picked}, ?, line, ?, ?, ?
+            from bulk_sorted where verdict = 'row'
+            """,
+            [key, writer.load_id, datetime.now(UTC), writer.time_zone],
+        )
+        parsed = Parsed(bulk_rows=counts.get("row", 0), skipped=counts.get("skip", 0))
+        if counts.get("python"):
+            lines = con.execute(
+                "select line, text from bulk_sorted where verdict = 'python' order by line"
+            ).fetchall()
+            for line, raw in lines:
+                if raw.strip():
+                    form.python_line(parsed, line, raw)
+        if options.strict and parsed.rejects:
+            first = parsed.rejects[0]
+            raise LoadError(path, first.line, first.reason)
+        return parsed, None
+    finally:
+        con.execute("drop table if exists bulk_lines")
+        con.execute("drop table if exists bulk_sorted")
