@@ -46,19 +46,20 @@ system-deps:
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	{ command -v pg_ctl || ls /usr/lib/postgresql/*/bin/pg_ctl; } >/dev/null 2>&1 \
 	    || missing="$$missing postgresql"; \
+	command -v jq >/dev/null 2>&1 || missing="$$missing jq"; \
 	if [ -n "$$missing" ]; then \
 	    if [ "$$(id -u)" = 0 ]; then \
 	        DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	    else \
-	        echo "The tests need:$$missing (sudo apt-get install$$missing)" >&2; exit 1; \
+	        echo "The tests and the benchmark need:$$missing (sudo apt-get install$$missing)" >&2; exit 1; \
 	    fi; \
 	fi
 
 pytest: install system-deps
 	$(BIN)/pytest
 
-bench: install
+bench: install system-deps
 	$(BIN)/python bench/run.py
 
 test: lint sqllint pytest

@@ -11,7 +11,6 @@ of costs a little time, not a different result (tests/test_bulk.py compares the 
 
 from __future__ import annotations
 
-import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,7 +37,18 @@ LATEST_EPOCH = 253402300799  # values.LATEST_EPOCH: 9999-12-31 23:59:59 UTC
 #: DuckDB's reader fails on a longer line (and the load's transaction with it): such a file
 #: goes to the Python reader
 MAX_LINE = 1 << 20
-_LONG_LINE = re.compile(rb"[^\n]{%d}" % MAX_LINE)
+
+
+def has_long_line(data: bytes) -> bool:
+    """True when a line is MAX_LINE bytes or longer (a window that long without a newline);
+    one step per MAX_LINE bytes, not per line."""
+    pos, size = 0, len(data)
+    while size - pos >= MAX_LINE:
+        last = data.rfind(b"\n", pos, pos + MAX_LINE)
+        if last == -1:
+            return True
+        pos = last + 1
+    return False
 
 
 def _sql_string(text: str) -> str:
@@ -207,7 +217,7 @@ def parse(
     if replaced:
         writer.delete_file(key)
     form = FORMATS.get((spec.source, spec.format))
-    if form is None or not plain(data) or not data.strip() or _LONG_LINE.search(data):
+    if form is None or not plain(data) or data.isspace() or not data or has_long_line(data):
         return parse_file(spec, path, data, options.strict)
     con = writer.con
     with tempfile.NamedTemporaryFile(prefix="turnaround-", suffix=".txt") as copy:

@@ -34,6 +34,8 @@ from loaders.reading import (
 from loaders.sources import KINDS, distiller_pg
 from loaders.warehouse import connect, create_raw_schema
 
+LOADER_MEMORY = "1GB"
+
 
 @dataclass(frozen=True)
 class LoadOptions:
@@ -55,6 +57,8 @@ class SourceTally:
     rows: int = 0
     skipped: int = 0
     rejected: int = 0
+    #: wall seconds spent on this source (finding, reading, parsing, writing its files)
+    seconds: float = 0.0
 
 
 @dataclass
@@ -75,6 +79,7 @@ class LoadSummary:
                 f"{t.files_unchanged} unchanged files; {t.rows} rows"
                 + (f"; {t.skipped} unrelated entries skipped" if t.skipped else "")
                 + (f"; {t.rejected} records rejected" if t.rejected else "")
+                + f"; {t.seconds:.2f} s"
             )
         for (source, kind), count in sorted(self.reject_kinds.items()):
             out.append(f"rejected {count:>6}  {source}: {kind}")
@@ -416,6 +421,8 @@ def load(
     created = not config.warehouse.exists()
     config.warehouse.parent.mkdir(parents=True, exist_ok=True)
     con = connect(config.warehouse)
+    # a bounded loader: DuckDB spills to disk beyond this (a x100 refresh stays under 2 GB)
+    con.execute(f"set memory_limit = '{LOADER_MEMORY}'")
     try:
         con.begin()
         try:
@@ -424,7 +431,10 @@ def load(
             summary = LoadSummary(load_id=load_id)
             seen: set[tuple[str, str]] = set()
             for spec in specs:
+                started = time.perf_counter()
                 _load_input(con, spec, load_id, summary, seen, options)
+                tally = summary.sources.setdefault(spec.source, SourceTally())
+                tally.seconds += time.perf_counter() - started
         except BaseException:
             with contextlib.suppress(duckdb.Error):
                 con.rollback()

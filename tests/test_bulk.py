@@ -244,6 +244,15 @@ def test_many_lines_keep_their_numbers(con: duckdb.DuckDBPyConnection, tmp_path:
     assert len(got[0]) == len([line for line in lines if line])  # type: ignore[arg-type]
 
 
+def test_long_lines_are_found_wherever_they_are() -> None:
+    size = bulk.MAX_LINE
+    assert not bulk.has_long_line(b"x" * (size - 1))
+    assert bulk.has_long_line(b"x" * size)
+    assert not bulk.has_long_line((b"y" * (size - 1) + b"\n") * 3)
+    assert bulk.has_long_line(b"a\n" * size + b"z" * size + b"\n")
+    assert bulk.has_long_line(b"a\n" * 7 + b"z" * size)
+
+
 def test_plain_sends_what_duckdb_would_read_differently_to_python() -> None:
     assert bulk.plain(b"a|b\n")
     assert bulk.plain("é|1\n".encode())
