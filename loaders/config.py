@@ -162,8 +162,9 @@ class InputSpec:
                 if real_head is None:
                     real_head = real_dirs[head] = os.path.realpath(head or "/").rstrip("/")
                 unchecked.setdefault(f"{real_head}/{tail}", pattern)
-        unchecked = {path: glob_ for path, glob_ in unchecked.items() if path not in paths}
-        paths.update(unchecked)
+        if unchecked:
+            unchecked = {path: glob_ for path, glob_ in unchecked.items() if path not in paths}
+            paths.update(unchecked)
         return Hits(sorted(paths), unmatched, unchecked)
 
     def resolve_stat(self) -> tuple[dict[str, os.stat_result], list[str]]:

@@ -58,7 +58,7 @@ class SourceTally:
     skipped: int = 0
     rejected: int = 0
     #: wall seconds spent on this source (finding, reading, parsing, writing its files)
-    seconds: float = 0.0
+    seconds: float = field(default=0.0, compare=False)
 
 
 @dataclass
@@ -109,7 +109,8 @@ class RawWriter:
     gathered into one frame per flush; a changed file's earlier rows are deleted first.
     """
 
-    FLUSH_ROWS = 200_000
+    # small enough that the last write, after the workers are done, is short
+    FLUSH_ROWS = 50_000
 
     def __init__(
         self, con: duckdb.DuckDBPyConnection, source: str, load_id: int, time_zone: str | None
@@ -274,16 +275,16 @@ def _finish_later(
     job: Job,
     later: Later,
     known: dict[str, Known],
-    seen: set[tuple[str, str]],
+    seen: set[str],
 ) -> Batch:
     """A file the workers handed back: a symbolic link (read its target, once) or bytes for
     DuckDB's line reader."""
     spec = job.spec
     if later.data is None:
         real = os.path.realpath(later.key)
-        if (spec.source, real) in seen:
+        if real in seen:
             return Batch()
-        seen.add((spec.source, real))
+        seen.add(real)
         batch = read_batch(job, [real], known, {real: ""})
         if real in batch.not_files:  # a dangling link, or one to a folder
             batch.not_files.append(later.key)
@@ -319,7 +320,7 @@ def _load_input(
     spec: InputSpec,
     load_id: int,
     summary: LoadSummary,
-    seen: set[tuple[str, str]],
+    seen: dict[str, set[str]],
     options: LoadOptions,
 ) -> None:
     """Load the new and changed files of one `[[inputs]]` entry (a file several entries match
@@ -330,9 +331,9 @@ def _load_input(
     summary.sources.setdefault(spec.source, SourceTally())
     hits = spec.resolve_hits()
     known = _known_files(con, spec.source)
-    taken = {key for source, key in seen if source == spec.source}
+    taken = seen.setdefault(spec.source, set())
     keys = [key for key in hits.paths if key not in taken] if taken else hits.paths
-    seen.update((spec.source, key) for key in keys)
+    taken.update(keys)
     job = Job(spec, load_id, options.strict, options.rehash)
     writer = RawWriter(con, spec.source, load_id, spec.timezone)
     not_files: set[str] = set()
@@ -342,7 +343,7 @@ def _load_input(
         if batch.failure:
             raise LoadError(*batch.failure)
         for later in batch.later:
-            batch.merge(_finish_later(writer, job, later, known, seen))
+            batch.merge(_finish_later(writer, job, later, known, taken))
         batch.later = []
         not_files.update(batch.not_files)
         _tally(summary, spec.source, batch)
@@ -429,7 +430,7 @@ def load(
             create_raw_schema(con)
             (load_id,) = con.execute("select nextval('raw.load_ids')").fetchone() or (1,)
             summary = LoadSummary(load_id=load_id)
-            seen: set[tuple[str, str]] = set()
+            seen: dict[str, set[str]] = {}
             for spec in specs:
                 started = time.perf_counter()
                 _load_input(con, spec, load_id, summary, seen, options)

@@ -6,6 +6,7 @@ One row per receiver status: a JSON file gives one, a wide CSV row gives four.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -51,10 +52,13 @@ def read_json(path: Path | str, data: bytes) -> Parsed:
         )
     receiver, scan = match.groups()
     fail_if(path, None, values.integer_error(scan, "scan number in the file name"))
-    text = decode(path, data)
-    if has_bad_bytes(text):
-        raise LoadError(path, first_bad_bytes_line(text), "bytes that are not UTF-8")
-    if not text.strip():
+    if data.isascii():  # the usual case, and the cheap one: no BOM, nothing to check
+        text = data.decode("ascii")
+    else:
+        text = decode(path, data)
+        if has_bad_bytes(text):
+            raise LoadError(path, first_bad_bytes_line(text), "bytes that are not UTF-8")
+    if not text or text.isspace():
         raise LoadError(path, 1, "empty file, not a JSON object")
     try:
         doc = json.loads(text)
@@ -66,11 +70,20 @@ def read_json(path: Path | str, data: bytes) -> Parsed:
     if not isinstance(stamp, str):
         raise LoadError(path, 1, "JSON object has no string 'time'")
     fail_if(path, 1, values.aware_time_error(stamp))
-    last_scan, progress = _text(doc.get("last_scan_number")), _text(doc.get("progress"))
-    if last_scan is not None:
-        fail_if(path, 1, values.integer_error(last_scan, "last_scan_number"))
-    if progress is not None:
-        fail_if(path, 1, values.number_error(progress, "progress"))
+    last_scan, progress = doc.get("last_scan_number"), doc.get("progress")
+    # a JSON integer in range and a finite JSON number pass their checks as they are
+    if type(last_scan) is int and -values.INT32 - 1 <= last_scan <= values.INT32:
+        last_scan = str(last_scan)
+    else:
+        last_scan = _text(last_scan)
+        if last_scan is not None:
+            fail_if(path, 1, values.integer_error(last_scan, "last_scan_number"))
+    if type(progress) is float and math.isfinite(progress):
+        progress = repr(progress)  # what json.dumps writes for a finite float
+    else:
+        progress = _text(progress)
+        if progress is not None:
+            fail_if(path, 1, values.number_error(progress, "progress"))
     row = (
         1,
         scan,
