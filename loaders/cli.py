@@ -14,11 +14,18 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from loaders.build import BuildResult, build, docs, last_build_results
+from loaders.build import (
+    BuildResult,
+    build,
+    current_build,
+    docs,
+    last_build_results,
+    read_results,
+)
 from loaders.comparison import comparison_rows, format_comparison, rejected_counts
 from loaders.config import DEFAULT_CONFIG, SOURCES, Config, load_config
 from loaders.errors import TurnaroundError
-from loaders.pipeline import load
+from loaders.pipeline import LoadSummary, load
 from loaders.pull_slurm import inputs_reading, parse_day, pull_slurm
 from loaders.warehouse import connect
 from reports import build_report
@@ -41,6 +48,16 @@ def _add_strict(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="fail the whole load (exit 2, naming file and line) at the first malformed record "
         "instead of setting it aside in raw.rejected_records",
+    )
+
+
+def _add_full_refresh(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the incremental models from scratch (dbt --full-refresh) and, on "
+        "refresh, read and hash every input again (not only those whose size or mtime "
+        "changed); never skips dbt",
     )
 
 
@@ -75,6 +92,7 @@ def make_parser() -> argparse.ArgumentParser:
         "(e.g. `turnaround build --select marts`).",
     )
     _add_config(p_build)
+    _add_full_refresh(p_build)
     p_build.add_argument(
         "dbt_args",
         nargs=argparse.REMAINDER,
@@ -86,10 +104,12 @@ def make_parser() -> argparse.ArgumentParser:
         "refresh",
         help="load, then build, then print the comparison table",
         description="Load every input, run dbt build and print the file transfer vs "
-        "streaming comparison. Exits 1 when a dbt test at error severity fails.",
+        "streaming comparison. Exits 1 when a dbt test at error severity fails. When the load "
+        "brought nothing and the last build succeeded on the same dbt project, dbt is skipped.",
     )
     _add_config(p_refresh)
     _add_strict(p_refresh)
+    _add_full_refresh(p_refresh)
 
     p_demo = commands.add_parser(
         "demo",
@@ -193,9 +213,27 @@ def cmd_report(config: Config, out: Path | None) -> int:
     return 0
 
 
-def cmd_refresh(config: Config, strict: bool = False) -> int:
-    cmd_load(config, [], strict)
-    code = _report_build(build(config, ["--quiet"]))
+def _loaded_nothing(summary: LoadSummary) -> bool:
+    return not summary.reject_kinds and all(
+        t.files_new == 0 and t.files_replaced == 0 and t.rejected == 0
+        for t in summary.sources.values()
+    )
+
+
+def cmd_refresh(config: Config, strict: bool = False, full_refresh: bool = False) -> int:
+    summary = load(config, [], strict=strict, rehash=full_refresh)
+    print(f"load {summary.load_id} into {config.warehouse}")
+    for line in summary.lines():
+        print(f"  {line}")
+    state = None
+    if not full_refresh and _loaded_nothing(summary):
+        state = current_build(config, ["--quiet"])
+    if state is not None:
+        last = read_results(last_build_results(config)).summary()
+        print(f"nothing new since the build of {state['finished_at']}; marts are current ({last})")
+        code = 0
+    else:
+        code = _report_build(build(config, ["--quiet"], full_refresh=full_refresh))
     if code == 2:
         return 2
     print()
@@ -277,9 +315,9 @@ def run(argv: Sequence[str] | None = None) -> int:
             dbt_args = [*extra, *args.dbt_args]
             if dbt_args[:1] == ["--"]:
                 dbt_args = dbt_args[1:]
-            return _report_build(build(config, dbt_args))
+            return _report_build(build(config, dbt_args, full_refresh=args.full_refresh))
         if args.command == "refresh":
-            return cmd_refresh(config, args.strict)
+            return cmd_refresh(config, args.strict, args.full_refresh)
         if args.command == "report":
             return cmd_report(config, args.out)
         if args.command == "pull-slurm":

@@ -11,11 +11,38 @@
     quantile_cont({{ expression }}, {{ fraction }})
 {%- endmacro %}
 
+{#- Mean and sample standard deviation that do not depend on the order of the rows: a float sum
+    does (rounding), and an incremental table holds its rows in another order than a rebuilt
+    one, so the figures would differ in the last bit between the two. -#}
+{% macro ordered_avg(expression) -%}
+    {{ return(adapter.dispatch('ordered_avg', 'turnaround')(expression)) }}
+{%- endmacro %}
+
+{% macro default__ordered_avg(expression) -%}
+    avg({{ expression }})
+{%- endmacro %}
+
+{% macro duckdb__ordered_avg(expression) -%}
+    avg({{ expression }} order by {{ expression }})
+{%- endmacro %}
+
+{% macro ordered_stddev_samp(expression) -%}
+    {{ return(adapter.dispatch('ordered_stddev_samp', 'turnaround')(expression)) }}
+{%- endmacro %}
+
+{% macro default__ordered_stddev_samp(expression) -%}
+    stddev_samp({{ expression }})
+{%- endmacro %}
+
+{% macro duckdb__ordered_stddev_samp(expression) -%}
+    stddev_samp({{ expression }} order by {{ expression }})
+{%- endmacro %}
+
 {#- The statistic columns shared by time_to_data_stats and queue_time_stats. -#}
 {% macro summary_statistics(expression) -%}
     count({{ expression }}) as n,
-    avg({{ expression }}) as mean_s,
-    stddev_samp({{ expression }}) as std_s,
+    {{ turnaround.ordered_avg(expression) }} as mean_s,
+    {{ turnaround.ordered_stddev_samp(expression) }} as std_s,
     {{ turnaround.percentile_cont(expression, 0.5) }} as median_s,
     cast(min({{ expression }}) as {{ turnaround.type_double() }}) as min_s,
     cast(max({{ expression }}) as {{ turnaround.type_double() }}) as max_s,

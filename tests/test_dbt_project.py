@@ -56,7 +56,15 @@ def test_staging_are_views_and_marts_are_tables(published: Built) -> None:
         )
     )
     assert kinds["staging.stg_slurm__jobs"] == "VIEW"
-    assert kinds["staging.int_count_jobs_filtered"] == "VIEW"
+    assert kinds["staging.int_experiment_acquisitions"] == "VIEW"
+    # the incremental models are tables, with their bookkeeping beside them
+    for name in (
+        "int_count_jobs_filtered",
+        "int_receiver_scans_summarised",
+        "int_acquisitions_joined_to_files",
+        "_incremental_partitions",
+    ):
+        assert kinds[f"staging.{name}"] == "BASE TABLE", name
     marts = {name: kind for name, kind in kinds.items() if name.startswith("marts.")}
     assert set(marts) == {
         "marts.fct_count_jobs",

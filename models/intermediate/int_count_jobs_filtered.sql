@@ -1,9 +1,24 @@
 -- Slurm jobs that are Distiller counting runs on the realtime nodes and finished cleanly:
 -- the filters of the published analysis, each a dbt var.
+-- Incremental by job id: a build redoes the jobs whose sacct lines changed (a job repeated by an
+-- overlapping window, a replaced file; see macros/incremental.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='job_id',
+    on_schema_change='fail',
+    pre_hook="{{ turnaround.delete_changed_partitions('job_id', turnaround.count_job_inputs()) }}",
+    post_hook=[
+        "{{ turnaround.forget_stale_partitions(turnaround.count_job_inputs()) }}",
+        "{{ turnaround.record_partitions(turnaround.count_job_inputs()) }}",
+    ],
+) }}
+-- depends_on: {{ source('raw', 'slurm') }}
 with
 
 jobs as (
     select * from {{ ref('stg_slurm__jobs') }}
+    where {{ turnaround.changed_partitions_condition('job_id', turnaround.count_job_inputs()) }}
 ),
 
 count_jobs as (

@@ -9,8 +9,8 @@ by_size as (
     select
         scan_size,
         count(*) as n_scans,
-        avg(offload_s) as mean_offload_s,
-        stddev_samp(offload_s) as std_offload_s,
+        {{ turnaround.ordered_avg('offload_s') }} as mean_offload_s,
+        {{ turnaround.ordered_stddev_samp('offload_s') }} as std_offload_s,
         min(offload_s) as min_offload_s,
         max(offload_s) as max_offload_s
     from offload_scans

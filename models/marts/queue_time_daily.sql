@@ -16,7 +16,7 @@ by_day as (
     select
         submit_date,
         count(*) as n_jobs,
-        avg(queue_time_s) as mean_queue_time_s,
+        {{ turnaround.ordered_avg('queue_time_s') }} as mean_queue_time_s,
         max(queue_time_s) as max_queue_time_s
     from jobs_with_dates
     group by submit_date

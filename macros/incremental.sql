@@ -1,0 +1,188 @@
+{#- Incremental models rebuild only the partitions (a scan number, a Slurm job id) whose inputs
+    changed since the model's last build.
+
+    A partition's inputs are fingerprinted as (how many raw rows feed it, the newest `_load_id`
+    among them). Load ids only grow, so any insert raises the newest id and a delete alone lowers
+    the count: the fingerprint changes whenever a row feeding the partition was added, replaced
+    or deleted (a changed file's earlier rows are deleted by the loader). The fingerprint each
+    incremental model last built from is kept per (model, partition) in the bookkeeping table
+    `staging._incremental_partitions` (created by on-run-start, written only by the models'
+    hooks, inside the model's own transaction), so the models and marts carry no bookkeeping
+    columns and a partition that yields no rows (a job the filters drop) is not redone each run.
+
+    An input is a dict: `relation`, `key` (SQL giving the partition key from its columns),
+    optional `where`, and optional `rows` / `load_id` (SQL; default 1 and `_load_id`) for an input
+    that is itself a fingerprint (the state rows of an upstream incremental model). -#}
+
+{% macro incremental_state_relation() -%}
+    staging._incremental_partitions
+{%- endmacro %}
+
+{#- on-run-start: the bookkeeping table, if missing. -#}
+{% macro create_incremental_state() -%}
+    create schema if not exists staging;
+    create table if not exists {{ turnaround.incremental_state_relation() }} (
+        model_name varchar not null,
+        partition_key varchar not null,
+        input_rows bigint not null,
+        input_load_id bigint not null
+    )
+{%- endmacro %}
+
+{#- The current fingerprint of every partition: partition_key (text), input_rows,
+    input_load_id. -#}
+{% macro partition_fingerprints(inputs) -%}
+    select
+        partition_key,
+        cast(sum(input_rows) as {{ dbt.type_bigint() }}) as input_rows,
+        cast(max(input_load_id) as {{ dbt.type_bigint() }}) as input_load_id
+    from (
+        {%- for input in inputs %}
+        select
+            cast({{ input.key }} as {{ dbt.type_string() }}) as partition_key,
+            {{ input.get('rows', 1) }} as input_rows,
+            {{ input.get('load_id', '_load_id') }} as input_load_id
+        from {{ input.relation }}
+        {%- if input.get('where') %}
+        where {{ input.where }}
+        {%- endif %}
+        {%- if not loop.last %}
+        union all
+        {%- endif %}
+        {%- endfor %}
+    ) as inputs
+    where partition_key is not null
+    group by partition_key
+{%- endmacro %}
+
+{#- The state rows of a model (default: the one being built). -#}
+{% macro recorded_partitions(model_name=none) -%}
+    select
+        partition_key,
+        input_rows,
+        input_load_id
+    from {{ turnaround.incremental_state_relation() }}
+    where model_name = '{{ model_name or this.identifier }}'
+{%- endmacro %}
+
+{#- An upstream incremental model as an input: the fingerprints it last built from. -#}
+{% macro upstream_partitions_input(model_name, key='partition_key') -%}
+    {{ return({
+        'relation': '(' ~ turnaround.recorded_partitions(model_name) ~ ') as upstream',
+        'key': key,
+        'rows': 'input_rows',
+        'load_id': 'input_load_id',
+    }) }}
+{%- endmacro %}
+
+{#- Keys of the partitions whose current fingerprint differs from the one recorded at the
+    model's last build (new partitions included). -#}
+{% macro changed_partitions(inputs) -%}
+    select current_inputs.partition_key
+    from ({{ turnaround.partition_fingerprints(inputs) }}) as current_inputs
+    where not exists (
+        select 1
+        from ({{ turnaround.recorded_partitions() }}) as seen
+        where
+            seen.partition_key = current_inputs.partition_key
+            and seen.input_rows = current_inputs.input_rows
+            and seen.input_load_id = current_inputs.input_load_id
+    )
+{%- endmacro %}
+
+{#- A condition on `column` for the model's input CTEs: `true` on a full build; on an incremental
+    one, the changed partitions as literals (so DuckDB pushes the filter into the staging views'
+    windows instead of computing them whole), or as a subquery when there are very many. -#}
+{% macro changed_partitions_condition(column, inputs, key_is_number=false, max_literals=20000) -%}
+    {%- if not is_incremental() -%}
+        true
+    {%- else -%}
+        {%- set changed = run_query(turnaround.changed_partitions(inputs)) -%}
+        {%- set keys = changed.columns[0].values() -%}
+        {%- if keys | length == 0 -%}
+            false
+        {%- elif keys | length > max_literals -%}
+            cast({{ column }} as {{ dbt.type_string() }}) in ({{ turnaround.changed_partitions(inputs) }})
+        {%- else -%}
+            {{ column }} in (
+            {%- for key in keys -%}
+                {{ key if key_is_number else turnaround.sql_string(key) }}{{ ', ' if not loop.last }}
+            {%- endfor -%}
+            )
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- pre-hook: on an incremental build, delete the rows of every changed partition and of every
+    partition whose inputs are gone; the model then inserts the changed partitions again. -#}
+{% macro delete_changed_partitions(column, inputs) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where
+        cast({{ column }} as {{ dbt.type_string() }}) in ({{ turnaround.changed_partitions(inputs) }})
+        or cast({{ column }} as {{ dbt.type_string() }}) not in (
+            select partition_key from ({{ turnaround.partition_fingerprints(inputs) }}) as current_inputs
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- post-hooks: record the fingerprints the model now reflects (drop the stale ones, add the
+    missing ones; on a full build too). -#}
+{% macro forget_stale_partitions(inputs) -%}
+    delete from {{ turnaround.incremental_state_relation() }} as seen
+    where
+        seen.model_name = '{{ this.identifier }}'
+        and not exists (
+            select 1
+            from ({{ turnaround.partition_fingerprints(inputs) }}) as current_inputs
+            where
+                current_inputs.partition_key = seen.partition_key
+                and current_inputs.input_rows = seen.input_rows
+                and current_inputs.input_load_id = seen.input_load_id
+        )
+{%- endmacro %}
+
+{% macro record_partitions(inputs) -%}
+    insert into {{ turnaround.incremental_state_relation() }}
+        (model_name, partition_key, input_rows, input_load_id)
+    select
+        '{{ this.identifier }}',
+        current_inputs.partition_key,
+        current_inputs.input_rows,
+        current_inputs.input_load_id
+    from ({{ turnaround.partition_fingerprints(inputs) }}) as current_inputs
+    where not exists (
+        select 1
+        from ({{ turnaround.recorded_partitions() }}) as seen
+        where seen.partition_key = current_inputs.partition_key
+    )
+{%- endmacro %}
+
+{#- The inputs of each incremental model's partitions. -#}
+
+{#- int_receiver_scans_summarised: a scan number's receiver statuses. -#}
+{% macro receiver_scan_inputs() -%}
+    {{ return([
+        {'relation': source('raw', 'rec_status'),
+         'key': 'cast(scan_number as ' ~ dbt.type_int() ~ ')'},
+    ]) }}
+{%- endmacro %}
+
+{#- int_acquisitions_joined_to_files: a scan number's acquisitions (as the upstream model last
+    built them), data files and counted files. -#}
+{% macro acquisition_file_inputs() -%}
+    {{ return([
+        turnaround.upstream_partitions_input('int_receiver_scans_summarised'),
+        {'relation': source('raw', 'ncem_data_files'),
+         'key': 'cast(scan_number as ' ~ dbt.type_int() ~ ')'},
+        {'relation': source('raw', 'nersc_counted_files'),
+         'key': 'cast(scan_number as ' ~ dbt.type_int() ~ ')'},
+    ]) }}
+{%- endmacro %}
+
+{#- int_count_jobs_filtered: a Slurm job's sacct lines (steps excluded, as in staging). -#}
+{% macro count_job_inputs() -%}
+    {{ return([
+        {'relation': source('raw', 'slurm'), 'key': 'job_id', 'where': "job_id not like '%.%'"},
+    ]) }}
+{%- endmacro %}
