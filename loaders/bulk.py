@@ -211,9 +211,9 @@ def parse(
     the returned Parsed holds the rest as the Python reader judged them (rows, rejects),
     with `bulk_rows` counting the lines written here. A changed file's earlier rows are
     deleted first."""
-    from loaders.reading import parse_file
+    from loaders.reading import parse_file, stored
 
-    key = str(path)
+    key = stored(str(path))
     if replaced:
         writer.delete_file(key)
     form = FORMATS.get((spec.source, spec.format))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -29,6 +31,7 @@ from loaders.reading import (
     read_batch,
     read_batches,
     settle,
+    stored,
     unreadable,
 )
 from loaders.sources import KINDS, distiller_pg
@@ -121,12 +124,24 @@ class RawWriter:
         self.time_zone = time_zone
         self.columns = KINDS[source].columns
         self.queued = Batch()
+        self.spool: str | None = None
 
     def add(self, batch: Batch) -> None:
         """Queue a batch of rows, ledger entries and rejects."""
         self.queued.merge(batch)
-        if len(self.queued.rows) >= self.FLUSH_ROWS:
+        if len(self.queued.rows) + self.queued.spooled_rows >= self.FLUSH_ROWS:
             self.flush()
+
+    def spool_folder(self) -> str:
+        """A folder for the workers' JSON files, removed by `close`."""
+        if self.spool is None:
+            self.spool = tempfile.mkdtemp(prefix="turnaround-spool-")
+        return self.spool
+
+    def close(self) -> None:
+        if self.spool is not None:
+            shutil.rmtree(self.spool, ignore_errors=True)
+            self.spool = None
 
     def delete_file(self, path: str) -> None:
         """Delete a changed file's earlier rows and rejects now (before rows written directly,
@@ -176,6 +191,31 @@ class RawWriter:
                 )
             finally:
                 self.con.unregister("incoming_rows")
+        if q.row_files:
+            # [path, record, value, ...] arrays, as reading.spool wrote them
+            values = ", ".join(f"r[{i + 3}]" for i in range(len(self.columns)))
+            self.con.execute(
+                f"""
+                insert into raw.{self.source} ({", ".join(self.columns)},
+                    _source_file, _record_number, _load_id, _loaded_at, _time_zone)
+                select {values}, r[1], cast(r[2] as bigint), ?, ?, ?
+                from {_json_arrays(q.row_files)}
+                """,
+                [self.load_id, datetime.now(UTC), self.time_zone],
+            )
+        if q.ledger_files:
+            picked = ", ".join(
+                f"to_timestamp(cast(r[{i}] as double))"
+                if name in EPOCH_COLUMNS
+                else f"cast(r[{i}] as bigint)"
+                if name in LEDGER_NUMBERS
+                else f"r[{i}]"
+                for i, name in enumerate(LEDGER_COLUMNS, 1)
+            )
+            self.con.execute(
+                f"insert into raw.loads ({', '.join(LEDGER_COLUMNS)}) "
+                f"select {picked} from {_json_arrays(q.ledger_files)}"
+            )
         insert_frame(self.con, "raw.loads", LEDGER_COLUMNS, q.ledger)
         insert_frame(self.con, "raw.rejected_records", REJECT_COLUMNS, q.rejects)
         _record_touched(self.con, self.source, q.touched)
@@ -198,6 +238,17 @@ LEDGER_COLUMNS = (
     "mtime_ns",
 )
 EPOCH_COLUMNS = frozenset({"started_at", "finished_at", "loaded_at"})
+LEDGER_NUMBERS = frozenset({"load_id", "size_bytes", "rows", "skipped", "rejected", "mtime_ns"})
+
+
+def _json_arrays(files: list[str]) -> str:
+    """A FROM item over JSON files holding arrays of rows: one row `r` (text list) each."""
+    names = ", ".join("'" + name.replace("'", "''") + "'" for name in files)
+    return (
+        f"read_json([{names}], format = 'array', records = false, columns = {{'r': 'VARCHAR[]'}})"
+    )
+
+
 REJECT_COLUMNS = (
     "source",
     "format",
@@ -294,7 +345,7 @@ def _finish_later(
         batch.later = []
         batch.merge(done)
         return batch
-    replaced = later.key in known
+    replaced = stored(later.key) in known
     parsed, error = bulk.parse(
         writer, spec, Path(later.key), later.data, replaced, LoadOptions(job.strict, job.rehash)
     )
@@ -338,17 +389,20 @@ def _load_input(
     writer = RawWriter(con, spec.source, load_id, spec.timezone)
     not_files: set[str] = set()
     label = f"{spec.source} ({spec.format})"
-    batches = read_batches(job, keys, known, hits.unchecked)
-    for batch in progress(batches, label, total=len(keys), weight=_files):
-        if batch.failure:
-            raise LoadError(*batch.failure)
-        for later in batch.later:
-            batch.merge(_finish_later(writer, job, later, known, taken))
-        batch.later = []
-        not_files.update(batch.not_files)
-        _tally(summary, spec.source, batch)
-        writer.add(batch)
-    writer.flush()
+    try:
+        batches = read_batches(job, keys, known, hits.unchecked, writer.spool_folder())
+        for batch in progress(batches, label, total=len(keys), weight=_files):
+            if batch.failure:
+                raise LoadError(*batch.failure)
+            for later in batch.later:
+                batch.merge(_finish_later(writer, job, later, known, taken))
+            batch.later = []
+            not_files.update(batch.not_files)
+            _tally(summary, spec.source, batch)
+            writer.add(batch)
+        writer.flush()
+    finally:
+        writer.close()
     unmatched = hits.unmatched
     if not_files:  # a glob that matched only folders (or files gone since) matched no file
         by_glob: dict[str, set[str]] = {}

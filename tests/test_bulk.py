@@ -276,6 +276,8 @@ def status_tree(root: Path) -> None:
         if n % 13 == 6:
             body = '{"time": "yesterday"}'
         write(root / name, body)
+    # a name with a byte that is not UTF-8: kept in the warehouse as \xff
+    write(root / "day2/4dstem_rec_status_3_scan_5\udcff.json", STATUS.format(s=5, n=5))
     outside = root.parent / "outside/4dstem_rec_status_1_scan_99.json"
     os.symlink(write(outside, STATUS.format(s=1, n=99)), root / outside.name)
     (root / "day1/4dstem_rec_status_2_scan_77.json").mkdir()
@@ -312,10 +314,12 @@ def test_worker_processes_load_what_one_process_loads(
         monkeypatch.setattr(reading, "CHUNK_FILES", 7)
         summary = load(config)
         tally = summary.sources["rec_status"]
-        assert (tally.files_new, tally.rejected) == (41, 7)
+        assert (tally.files_new, tally.rejected) == (42, 8)
         result = everything(config)
         prefix = str(folder)
         outcomes.append(repr(result).replace(prefix, "<root>"))
+        xff = "select count(*) from raw.loads where path like '%scan_5\\xff.json'"
+        assert query(config, xff) == [(1,)]
     assert outcomes[0] == outcomes[1]
 
 
@@ -359,7 +363,7 @@ def test_the_ledger_stat_decides_what_is_read_again(
     touched = tmp_path / "in/day1/4dstem_rec_status_1_scan_1.json"
     os.utime(touched, ns=(1_700_000_000 * 10**9, 1_700_000_000 * 10**9))
     summary = load(config)
-    assert reads == [str(touched)] and summary.sources["rec_status"].files_unchanged == 41
+    assert reads == [str(touched)] and summary.sources["rec_status"].files_unchanged == 42
     assert query(config, f"select max(mtime_ns) from raw.loads where path = '{touched}'") == [
         (1_700_000_000 * 10**9,)
     ]
