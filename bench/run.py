@@ -45,17 +45,10 @@ sys.path.insert(0, str(REPO))
 
 from bench import reference  # noqa: E402
 from bench.oneday import HeldBack, hold_back_day, manifest, restore  # noqa: E402
+from loaders.config import SOURCES  # noqa: E402
 from tests.conftest import INPUTS, write_published_config  # noqa: E402
 
 TURNAROUND = str(Path(sys.executable).with_name("turnaround"))
-SOURCES = (
-    "slurm",
-    "distiller_db",
-    "rec_status",
-    "ncem_data_files",
-    "nersc_counted_files",
-    "stempy_log",
-)
 REPEATS = 3  # published data: report and no-op refresh, median of
 SAMPLE = 1000  # files for the cat|jq loop
 TARGET_SCALE = 100

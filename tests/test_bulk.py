@@ -209,27 +209,22 @@ def listing_lines(draw: st.DrawFn, names: st.SearchStrategy[str]) -> str:
     return f"{folder}{draw(names)}|{draw(MTIMES)}"
 
 
+@pytest.mark.parametrize(
+    ("source", "names"), [("ncem_data_files", NCEM_NAMES), ("nersc_counted_files", NERSC_NAMES)]
+)
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(lines=st.lists(listing_lines(NCEM_NAMES), max_size=12))
-def test_ncem_listing_read_by_duckdb_equals_the_python_reader(
-    con: duckdb.DuckDBPyConnection, tmp_path: Path, lines: list[str]
+@given(data=st.data())
+def test_listing_read_by_duckdb_equals_the_python_reader(
+    con: duckdb.DuckDBPyConnection,
+    tmp_path: Path,
+    source: str,
+    names: st.SearchStrategy[str],
+    data: st.DataObject,
 ) -> None:
-    data = ("\n".join(lines) + "\n").encode()
-    expected, got = both_ways(con, tmp_path, "ncem_data_files", "stat", data)
-    assert got == expected
-
-
-@settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(lines=st.lists(listing_lines(NERSC_NAMES), max_size=12))
-def test_nersc_listing_read_by_duckdb_equals_the_python_reader(
-    con: duckdb.DuckDBPyConnection, tmp_path: Path, lines: list[str]
-) -> None:
-    data = ("\n".join(lines) + "\n").encode()
-    expected, got = both_ways(con, tmp_path, "nersc_counted_files", "stat", data)
+    lines = data.draw(st.lists(listing_lines(names), max_size=12))
+    expected, got = both_ways(con, tmp_path, source, "stat", ("\n".join(lines) + "\n").encode())
     assert got == expected
 
 
