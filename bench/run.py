@@ -203,6 +203,23 @@ class RecStatusReference:
 
 
 @dataclass
+class WalkReference:
+    """File listings against the stat floor: a tree of as many (empty) data files as the NCEM
+    listings name, walked by the loader (format `dir`), and the listings themselves (format
+    `stat`), each against one plain `os.stat` pass over that tree."""
+
+    files: int  # data files in the tree (the listings' lines that name one)
+    walk: float  # reported seconds of `load ncem_data_files` with format dir
+    listing: float  # reported seconds of `load ncem_data_files` with format stat (the text)
+    floor_before: float
+    floor_after: float
+
+    @property
+    def floor(self) -> float:
+        return (self.floor_before + self.floor_after) / 2
+
+
+@dataclass
 class ScaleResult:
     """Everything measured at one demo scale."""
 
@@ -210,6 +227,7 @@ class ScaleResult:
     tree_files: int = 0
     stages: list[Stage] = field(default_factory=list)
     reference: RecStatusReference | None = None
+    walk: WalkReference | None = None
     held: str = ""
     day: str = ""
     held_files: int = 0
@@ -282,6 +300,39 @@ def time_loaders(result: ScaleResult, data: Path, base: Path) -> None:
     print(f"x{result.scale}: dbt build", flush=True)
     build = timed(logs / "build.log", "build", "--config", str(config), "--quiet")
     result.stages.append(Stage("dbt build", build, None, ledger(warehouse, 0)[1]))
+    listing = reported_seconds(logs / "load-ncem_data_files.log", "ncem_data_files")
+    result.walk = time_walk(result.scale, data, base, listing)
+
+
+def time_walk(scale: int, data: Path, base: Path, listing: float) -> WalkReference:
+    """Make the tree of data files the NCEM listings name (empty files at their listed paths,
+    under base/walk), then time the loader walking it (format dir) between two plain stat
+    passes over it."""
+    tree = base / "walk"
+    paths: set[str] = set()
+    for listing_file in sorted((data / "ncem").glob("data_files*.txt")):
+        for line in listing_file.read_text(encoding="utf-8", errors="replace").splitlines():
+            path = line.rpartition("|")[0]
+            name = os.path.basename(path)
+            if name.startswith("data_scan") and name.endswith(".data") and ".." not in path:
+                paths.add(path.lstrip("/"))
+    for path in sorted(paths):
+        (tree / path).parent.mkdir(parents=True, exist_ok=True)
+        (tree / path).touch()
+    names = paths
+    config = base / "walk.toml"
+    config.write_text(
+        f'warehouse = "{base / "walk.duckdb"}"\ntimezone = "UTC"\n\n[[inputs]]\n'
+        f'source = "ncem_data_files"\nformat = "dir"\npaths = ["{tree}"]\n',
+        encoding="utf-8",
+    )
+    print(f"x{scale}: walk of {len(names):,} data files (format dir)", flush=True)
+    reference.warm_page_cache(tree)
+    floor_before, _ = reference.stat_floor(tree)
+    run = timed(base / "logs" / "load-walk.log", "load", "--config", str(config))
+    floor_after, _ = reference.stat_floor(tree)
+    walk = reported_seconds(run.log, "ncem_data_files")
+    return WalkReference(len(names), walk, listing, floor_before, floor_after)
 
 
 def time_refreshes(
@@ -446,6 +497,18 @@ def targets(results: list[ScaleResult]) -> list[str]:
             "rec_status JSON load <= 1.5x the read floor",
             f"{ref.loader / ref.floor:.2f}x ({ref.loader:.2f} s vs {ref.floor:.2f} s)",
             ref.loader <= 1.5 * ref.floor,
+        )
+        walk = shown.walk
+        assert walk is not None
+        add(
+            f"directory walk (format dir) of {walk.files:,} files <= 1.5x the stat floor",
+            f"{walk.walk / walk.floor:.2f}x ({walk.walk:.2f} s vs {walk.floor:.2f} s)",
+            walk.walk <= 1.5 * walk.floor,
+        )
+        add(
+            f"stat listing (format stat) of {walk.files:,} files <= 1.5x the stat floor",
+            f"{walk.listing / walk.floor:.2f}x ({walk.listing:.2f} s vs {walk.floor:.2f} s)",
+            walk.listing <= 1.5 * walk.floor,
         )
         full, incremental = shown.stage_named("full"), shown.stage_named("incremental")
         share = incremental.run.wall / full.run.wall
@@ -622,6 +685,34 @@ def render(
             ),
         ),
         "",
+        "## File listings against the stat floor",
+        "",
+        *table(
+            [
+                "scale",
+                "files",
+                "stat floor before / after (s)",
+                "walk, format dir (s)",
+                "walk / floor",
+                "listing, format stat (s)",
+                "listing / floor",
+            ],
+            "rrrrrrr",
+            (
+                [
+                    f"x{r.scale}",
+                    f"{walk.files:,}",
+                    f"{walk.floor_before:.3f} / {walk.floor_after:.3f}",
+                    f"{walk.walk:.2f}",
+                    f"{walk.walk / walk.floor:.2f}x",
+                    f"{walk.listing:.2f}",
+                    f"{walk.listing / walk.floor:.2f}x",
+                ]
+                for r in results
+                if (walk := r.walk) is not None
+            ),
+        ),
+        "",
         "## How each number was taken",
         "",
         "- **wall**: `time.perf_counter()` around one `turnaround` child process, from start to "
@@ -660,6 +751,13 @@ def render(
         "- **stat floor**: `os.walk` plus `os.stat` of every file of `ncem/rec_status`, right "
         "after the read floor; **no-op reload**: `turnaround load rec_status` again with "
         "nothing new, what the ledger's change detection costs against that walk floor.",
+        "- **directory walk / stat listing**: a tree of one empty file per data file the NCEM "
+        "listings name (at its listed path) is made after the loaders; `turnaround load` of "
+        "`ncem_data_files` with format `dir` over it (the loader walks and stats the tree and "
+        "loads its listing) is timed between two `os.walk` + `os.stat` passes over the same "
+        "tree (the stat floor, mean of the two); the stat listing is the `load "
+        "ncem_data_files` stage above (the text listings of the same files), set against the "
+        "same floor: what loading a listing costs against making it.",
         "- **cat|jq**: the loop of `../shared/seed/analysis-notes.md` (`raw_time=$(cat $file "
         "| jq -r '.time')`, `iso_time=$(date -d \"$raw_time\" --utc "
         "'+%Y-%m-%dT%H:%M:%S+00:00')`, one CSV line appended per file) run by bash over "

@@ -33,7 +33,6 @@ _CLOCK = r"([01]\d|2[0-3]):[0-5]\d:[0-5]\d"
 _SLURM_TIME = f"^{_YEAR}[T ]{_CLOCK}(\\.\\d{{1,6}})?$"
 _SLURM_DURATION = r"^(\d{1,6}-([01]?\d|2[0-3])|\d{1,8}):[0-5]\d:[0-5]\d$"
 _EPOCH = r"^\d{1,11}(\.\d{1,9})?$"
-LATEST_EPOCH = 253402300799  # values.LATEST_EPOCH: 9999-12-31 23:59:59 UTC
 #: DuckDB's reader fails on a longer line (and the load's transaction with it): such a file
 #: goes to the Python reader
 MAX_LINE = 1 << 20
@@ -96,40 +95,34 @@ def _sacct_sql() -> str:
     """
 
 
-def _listing_sql(pattern: str, prefix: str, suffix: str, groups: int, scan_group: int) -> str:
+def _listing_sql(pattern: str, prefix: str, suffix: str, fields: dict[str, str], fits: str) -> str:
     """Classify `<path>|<mtime>` lines: 'row', 'skip' (another kind of file), 'blank',
-    'python'. The name's fields are the pattern's groups; group `scan_group` (0: none) must fit
-    a 4-byte integer."""
-    parts = "regexp_extract(text, '^(.*)\\|([^|]*)$', ['path', 'mtime'])"
-    name = "regexp_extract(p.path, '[^/]*$')"
-    fits = (
-        f"try_cast(regexp_extract(name, {_sql_string(pattern)}, {scan_group}) as bigint) "
-        "<= 2147483647"
-        if scan_group
-        else "true"
-    )
+    'python'. A name that matches `pattern` has its fields at fixed places (`fields`: SQL on
+    `name`) and must satisfy `fits` (a number that fits staging's 4-byte integer). String
+    functions, not regexes, split the line: twice as fast on 150k lines."""
+    picked = ", ".join(f"{sql} as {alias}" for alias, sql in fields.items())
+    # an 11-digit epoch is before the year 9999 (values.LATEST_EPOCH has 12 digits)
     row_ok = (
         f"regexp_full_match(name, {_sql_string(pattern)}) and {fits} and "
-        f"regexp_full_match(mtime, {_sql_string(_EPOCH)}) and "
-        f"cast(regexp_extract(mtime, '^\\d+') as bigint) < {LATEST_EPOCH}"
-    )
-    fields = ", ".join(
-        f"regexp_extract(name, {_sql_string(pattern)}, {g}) as g{g}" for g in range(1, groups + 1)
+        f"regexp_full_match(mtime, {_sql_string(_EPOCH)})"
     )
     return f"""
-        select line, text, file_path, mtime, {fields},
+        select line, text, file_path, mtime, {picked},
             case
                 when text is null then 'blank'
                 when not contains(text, '|') or trim(text) = '' then 'python'
                 when {row_ok} then 'row'
                 when not (starts_with(name, {_sql_string(prefix)})
-                    and ends_with(name, {_sql_string(suffix)}))
-                    and not regexp_full_match(name, {_sql_string(pattern)}) then 'skip'
+                    and ends_with(name, {_sql_string(suffix)})) then 'skip'
                 else 'python'
             end as verdict
         from (
-            select line, text, p.path as file_path, p.mtime as mtime, {name} as name
-            from (select line, text, {parts} as p from bulk_lines)
+            select line, text, mtime, file_path, split_part(file_path, '/', -1) as name
+            from (
+                select line, text, mtime, left(text, length(text) - length(mtime) - 1)
+                    as file_path
+                from (select line, text, split_part(text, '|', -1) as mtime from bulk_lines)
+            )
         )
     """
 
@@ -145,9 +138,17 @@ class LineFormat:
     python_line: Callable[[Parsed, int, str], None]
 
 
-# a listing line `path|mtime` with a NCEM `data_scan<10>_<part>.data` or NERSC `FOURD_` name
-_NCEM = r"^data_scan(\d{10})_(\d{1,9})\.data$"
-_NERSC = r"^FOURD_(\d{6}_\d{4})_(\d{5})_(\d{5})(_[^/]*)?\.h5$"
+# a listing line `path|mtime` with a NCEM `data_scan<10>_<part>.data` or NERSC `FOURD_` name;
+# the fields sit at fixed places in a name that matches
+_NCEM = r"^data_scan\d{10}_\d{1,9}\.data$"
+_NCEM_FIELDS = {"g1": "substr(name, 10, 10)", "g2": "substr(name, 21, length(name) - 25)"}
+_NCEM_FITS = "substr(name, 10, 10) <= '2147483647'"  # ten digits compare as text
+_NERSC = r"^FOURD_\d{6}_\d{4}_\d{5}_\d{5}(_[^/]*)?\.h5$"
+_NERSC_FIELDS = {
+    "g1": "substr(name, 7, 11)",
+    "g2": "substr(name, 19, 5)",
+    "g3": "substr(name, 25, 5)",
+}
 
 
 def _ncem_line(parsed: Parsed, line: int, raw: str) -> None:
@@ -171,12 +172,12 @@ FORMATS: dict[tuple[str, str], LineFormat] = {
         _sacct_sql(), tuple(f"c{i}" for i in range(len(SACCT_FIELDS))), _sacct_line
     ),
     ("ncem_data_files", "stat"): LineFormat(
-        _listing_sql(_NCEM, NCEM_NAMES.prefix, NCEM_NAMES.suffix, 2, 1),
+        _listing_sql(_NCEM, NCEM_NAMES.prefix, NCEM_NAMES.suffix, _NCEM_FIELDS, _NCEM_FITS),
         ("file_path", "g1", "g2", "mtime"),
         _ncem_line,
     ),
     ("nersc_counted_files", "stat"): LineFormat(
-        _listing_sql(_NERSC, NERSC_NAMES.prefix, NERSC_NAMES.suffix, 3, 0),
+        _listing_sql(_NERSC, NERSC_NAMES.prefix, NERSC_NAMES.suffix, _NERSC_FIELDS, "true"),
         ("file_path", "g2", "g3", "g1", "mtime"),
         _nersc_line,
     ),

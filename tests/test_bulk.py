@@ -24,6 +24,7 @@ from loaders.config import InputSpec
 from loaders.errors import LoadError
 from loaders.pipeline import LoadOptions, RawWriter, load
 from loaders.sources import KINDS
+from loaders.sources.files import walk_listing
 from loaders.sources.slurm import SACCT_FIELDS
 from loaders.warehouse import create_raw_schema
 from tests.helpers import make_config, query, write
@@ -376,3 +377,31 @@ def test_the_ledger_stat_decides_what_is_read_again(
     assert query(
         config, f"select progress from raw.rec_status where _source_file = '{touched}'"
     ) == [("0.5",)]
+
+
+# ------------------------------------------------------------------ walks
+
+
+def test_a_walk_split_across_workers_lists_what_one_walk_lists(tmp_path: Path) -> None:
+    root = tmp_path / "tree"
+    for name in ("b/x.data", "b/y/z.data", "a/1.data", "c/2.data", "top.data", "a b/3.data"):
+        write(root / name, b"x")
+    os.symlink(root / "a", root / "link-to-a")  # a folder link: listed by neither
+    os.symlink(root / "gone", root / "b" / "dangling")  # skipped by both
+    os.symlink(root / "c" / "2.data", root / "c" / "link.data")  # listed with its target's mtime
+    only_child = tmp_path / "only"
+    write(only_child / "sub" / "p" / "q.data", b"x")
+    write(only_child / "sub" / "r" / "s.data", b"x")
+    for folder in (root, only_child, root / "b"):
+        assert reading.walk_tree(folder) == walk_listing(folder)
+    assert walk_listing(root).count(b"\n") == 7
+
+    for loop in (root / "c" / "loop", root / "loop"):  # in a worker's part, in the top folder
+        os.symlink(loop, loop)
+        with pytest.raises(LoadError) as one:
+            walk_listing(root)
+        with pytest.raises(LoadError) as split:
+            reading.walk_tree(root)
+        assert (split.value.path, split.value.message) == (one.value.path, one.value.message)
+        assert one.value.path == str(loop)
+        loop.unlink()
