@@ -219,6 +219,9 @@ class RawWriter:
         insert_frame(self.con, "raw.loads", LEDGER_COLUMNS, q.ledger)
         insert_frame(self.con, "raw.rejected_records", REJECT_COLUMNS, q.rejects)
         _record_touched(self.con, self.source, q.touched)
+        for name in (*q.row_files, *q.ledger_files):  # written: the spool need not keep them
+            with contextlib.suppress(OSError):
+                os.unlink(name)
 
 
 LEDGER_COLUMNS = (
