@@ -28,3 +28,15 @@ def test_silent_when_not_a_terminal_or_short() -> None:
     short = Terminal()
     assert list(progress([1, 2, 3], "x", short, every_s=0)) == [1, 2, 3]
     assert short.getvalue() == ""
+
+
+def test_batches_count_as_the_files_they_hold() -> None:
+    out = Terminal()
+    batches = [list(range(300)), list(range(300)), list(range(100))]
+    assert list(progress(iter(batches), "rec_status (json)", out, 0, total=700, weight=len)) == (
+        batches
+    )
+    text = out.getvalue()
+    assert "\rrec_status (json)  300/700 files" in text
+    assert "\rrec_status (json)  600/700 files" in text
+    assert text.endswith("\rrec_status (json)  700/700 files\n")
