@@ -400,6 +400,8 @@ def _load_input(
             for later in batch.later:
                 batch.merge(_finish_later(writer, job, later, known, taken))
             batch.later = []
+            if batch.failure:  # strict: a linked file the main process read
+                raise LoadError(*batch.failure)
             not_files.update(batch.not_files)
             _tally(summary, spec.source, batch)
             writer.add(batch)

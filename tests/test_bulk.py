@@ -336,6 +336,21 @@ def test_strict_workers_stop_at_the_first_bad_file_in_path_order(
     assert messages == [f"{first_bad}:1: time 'yesterday' is not ISO 8601 {OFFSET}"] * 2
 
 
+def test_strict_stops_at_a_bad_file_reached_through_a_link(tmp_path: Path) -> None:
+    """A glob that is not `<folder>/**/<name>` leaves links to the main process; a bad target
+    still stops a strict load."""
+    target = write(tmp_path / "elsewhere/4dstem_rec_status_0_scan_1.json", b"[1]")
+    (tmp_path / "in").mkdir()
+    os.symlink(target, tmp_path / "in/4dstem_rec_status_0_scan_1.json")
+    config = make_config(tmp_path, [("rec_status", "json", ["in/4dstem_rec_status_*.json"])])
+    with pytest.raises(LoadError) as caught:
+        load(config, strict=True)
+    assert (caught.value.path, caught.value.message) == (
+        str(target),
+        "JSON is an array, not an object",
+    )
+
+
 # ------------------------------------------------------------------ what is read again
 
 
