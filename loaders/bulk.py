@@ -25,7 +25,7 @@ from loaders.sources.files import NCEM_NAMES, NERSC_NAMES, listing_line
 from loaders.sources.slurm import SACCT_FIELDS, sacct_line
 
 if TYPE_CHECKING:
-    from loaders.pipeline import LoadOptions, RawWriter
+    from loaders.pipeline import RawWriter
 
 # checks written once, stricter than loaders.values (so a line they pass, Python passes too)
 _YEAR = r"[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
@@ -206,7 +206,7 @@ def parse(
     path: Path,
     data: bytes,
     replaced: bool,
-    options: LoadOptions,
+    strict: bool,
 ) -> tuple[Parsed, str | None]:
     """Load one line-oriented input: the lines SQL passes are written to the raw table now;
     the returned Parsed holds the rest as the Python reader judged them (rows, rejects),
@@ -219,7 +219,7 @@ def parse(
         writer.delete_file(key)
     form = FORMATS.get((spec.source, spec.format))
     if form is None or not plain(data) or data.isspace() or not data or has_long_line(data):
-        return parse_file(spec, path, data, options.strict)
+        return parse_file(spec, path, data, strict)
     con = writer.con
     with tempfile.NamedTemporaryFile(prefix="turnaround-", suffix=".txt") as copy:
         # DuckDB reads the bytes that were hashed, not the file again (it may have changed)
@@ -241,7 +241,7 @@ def parse(
             con.execute("select verdict, count(*) from bulk_sorted group by verdict").fetchall()
         )
         if counts.get("file"):
-            return parse_file(spec, path, data, options.strict)
+            return parse_file(spec, path, data, strict)
         names = ", ".join(KINDS[spec.source].columns)
         picked = ", ".join(form.row_columns)
         con.execute(
@@ -261,7 +261,7 @@ def parse(
             for line, raw in lines:
                 if raw.strip():
                     form.python_line(parsed, line, raw)
-        if options.strict and parsed.rejects:
+        if strict and parsed.rejects:
             first = parsed.rejects[0]
             raise LoadError(path, first.line, first.reason)
         return parsed, None

@@ -69,22 +69,14 @@ def _tree_glob(pattern: str) -> list[str] | None:
     return found
 
 
-def _real_stat(hit: str, real_dirs: dict[str, str]) -> tuple[str, os.stat_result | None]:
-    """A glob hit's real path (symlinks resolved, its folder's looked up once) and its stat
-    (None when it vanished or is a dangling link)."""
-    head, tail = os.path.split(os.path.abspath(hit))
+def _in_real_folder(hit: str, real_dirs: dict[str, str]) -> str:
+    """A glob hit with its folder's symbolic links resolved (each folder looked up once:
+    Path.resolve walks every component of every path, ten times slower on 100k+ files)."""
+    head, _, tail = os.path.abspath(hit).rpartition("/")
     real_head = real_dirs.get(head)
     if real_head is None:
-        real_head = real_dirs[head] = os.path.realpath(head)
-    path = os.path.join(real_head, tail)
-    try:
-        info = os.lstat(path)
-        if stat.S_ISLNK(info.st_mode):
-            path = os.path.realpath(path)
-            info = os.stat(path)
-    except OSError:
-        return path, None
-    return path, info
+        real_head = real_dirs[head] = os.path.realpath(head or "/").rstrip("/")
+    return f"{real_head}/{tail}"
 
 
 @dataclass
@@ -129,7 +121,7 @@ class InputSpec:
         """The files (folders for format `dir`) the globs match, sorted, no repeats, and the
         globs that match nothing. A folder inside another matched folder is walked once, as
         part of the outer one."""
-        found, unmatched = self.resolve_stat()
+        found, unmatched = self._resolve_checked()
         return [Path(path) for path in found], unmatched
 
     def resolve_hits(self) -> Hits:
@@ -138,8 +130,7 @@ class InputSpec:
         folder (`<folder>/**/<name>` globs); other globs' hits are told apart by the readers
         (`Hits.unchecked`)."""
         if self.format == "dir":
-            found, unmatched = self.resolve_stat()
-            return Hits(list(found), unmatched)
+            return Hits(*self._resolve_checked())
         paths: set[str] = set()
         unchecked: dict[str, str] = {}
         unmatched: list[str] = []
@@ -157,22 +148,17 @@ class InputSpec:
             if not matched:
                 unmatched.append(pattern)
             for hit in matched:
-                head, _, tail = hit.rpartition("/")
-                real_head = real_dirs.get(head)
-                if real_head is None:
-                    real_head = real_dirs[head] = os.path.realpath(head or "/").rstrip("/")
-                unchecked.setdefault(f"{real_head}/{tail}", pattern)
+                unchecked.setdefault(_in_real_folder(hit, real_dirs), pattern)
         if unchecked:
             unchecked = {path: glob_ for path, glob_ in unchecked.items() if path not in paths}
             paths.update(unchecked)
         return Hits(sorted(paths), unmatched, unchecked)
 
-    def resolve_stat(self) -> tuple[dict[str, os.stat_result], list[str]]:
-        """Like `resolve_each`, each match (its real path) with its stat, in path order.
-
-        One lstat per match: a tree of 100k+ status files is listed in well under a second
-        (Path.resolve walks every component of every path, ten times slower)."""
-        found: dict[str, os.stat_result] = {}
+    def _resolve_checked(self) -> tuple[list[str], list[str]]:
+        """The real paths of the regular files (folders for `dir`) the globs match, sorted,
+        each told apart by one lstat (a link: stat of its target), and the globs matching none.
+        A folder inside another matched folder is left to the outer one's walk."""
+        found: set[str] = set()
         unmatched: list[str] = []
         real_dirs: dict[str, str] = {}
         want = stat.S_ISDIR if self.format == "dir" else stat.S_ISREG
@@ -180,19 +166,26 @@ class InputSpec:
             full = pattern if Path(pattern).is_absolute() else str(self.base_dir / pattern)
             matched = False
             for hit in glob.glob(full, recursive=True):
-                real, info = _real_stat(hit, real_dirs)
-                if info is not None and want(info.st_mode):
-                    found[real] = info
+                path = _in_real_folder(hit, real_dirs)
+                try:
+                    mode = os.lstat(path).st_mode
+                    if stat.S_ISLNK(mode):
+                        path = os.path.realpath(path)
+                        mode = os.stat(path).st_mode
+                except OSError:
+                    continue  # vanished, or a dangling link
+                if want(mode):
+                    found.add(path)
                     matched = True
             if not matched:
                 unmatched.append(pattern)
         if self.format == "dir":
             found = {
-                p: info
-                for p, info in found.items()
+                p
+                for p in found
                 if not any(p.startswith(q.rstrip("/") + "/") for q in found if q != p)
             }
-        return dict(sorted(found.items())), unmatched
+        return sorted(found), unmatched
 
     def resolve(self) -> list[Path]:
         """The files (folders for format `dir`) the globs match."""

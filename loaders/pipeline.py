@@ -349,9 +349,7 @@ def _finish_later(
         batch.merge(done)
         return batch
     replaced = stored(later.key) in known
-    parsed, error = bulk.parse(
-        writer, spec, Path(later.key), later.data, replaced, LoadOptions(job.strict, job.rehash)
-    )
+    parsed, error = bulk.parse(writer, spec, Path(later.key), later.data, replaced, job.strict)
     batch = Batch()
     settle(
         job,

@@ -32,7 +32,7 @@ from loaders.config import InputSpec
 from loaders.errors import LoadError
 from loaders.sources import KINDS, Parsed
 from loaders.sources.common import Reject, decode, printable, text_of_line
-from loaders.sources.files import walk_listing
+from loaders.sources.files import stat_line, walk_listing
 
 #: formats whose files are parsed by DuckDB's CSV reader in the main process (loaders.bulk)
 BULK_FORMATS = frozenset({"sacct", "stat", "dir"})
@@ -173,18 +173,8 @@ def walk_tree(root: Path) -> bytes:
     folders = [entry.path for entry, folder in kinds if folder and not entry.is_symlink()]
     if not folders or workers() < 2:
         return walk_listing(root)
-    lines: list[bytes] = []
-    for entry, folder in kinds:
-        if folder:  # a folder (walked below) or a link to one (not followed)
-            continue
-        try:
-            mtime_ns = os.stat(entry.path).st_mtime_ns
-        except FileNotFoundError:
-            continue  # a dangling symlink, or a file removed while walking
-        except OSError as exc:
-            raise LoadError(entry.path, None, f"cannot stat: {exc.strerror}") from None
-        line = f"{entry.path}|{mtime_ns // 10**9}.{mtime_ns % 10**9:09d}\n"
-        lines.append(line.encode("utf-8", "surrogateescape"))
+    own = (stat_line(entry.path) for entry, folder in kinds if not folder)
+    lines = ["".join(line for line in own if line is not None).encode("utf-8", "surrogateescape")]
     if len(folders) == 1:  # one folder: split further down
         return b"".join([*lines, walk_tree(Path(folders[0]))])
     context = multiprocessing.get_context("fork")

@@ -93,15 +93,22 @@ def walk_listing(root: Path) -> bytes:
     for folder, dirs, names in os.walk(root, onerror=unreadable, followlinks=False):
         dirs.sort()
         for name in sorted(names):
-            full = os.path.join(folder, name)
-            try:
-                mtime_ns = os.stat(full).st_mtime_ns
-            except FileNotFoundError:
-                continue  # a dangling symlink, or a file removed while walking
-            except OSError as exc:
-                raise LoadError(full, None, f"cannot stat: {exc.strerror}") from None
-            lines.append(f"{full}|{mtime_ns // 10**9}.{mtime_ns % 10**9:09d}\n")
+            line = stat_line(os.path.join(folder, name))
+            if line is not None:
+                lines.append(line)
     return "".join(lines).encode("utf-8", "surrogateescape")
+
+
+def stat_line(path: str) -> str | None:
+    """One walked file's listing line `path|epoch.nanoseconds`; None when it is gone (a
+    dangling symlink, or a file removed while walking)."""
+    try:
+        mtime_ns = os.stat(path).st_mtime_ns
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise LoadError(path, None, f"cannot stat: {exc.strerror}") from None
+    return f"{path}|{mtime_ns // 10**9}.{mtime_ns % 10**9:09d}\n"
 
 
 def _read_listing(
