@@ -82,10 +82,16 @@ class Built:
             con.close()
 
 
-def write_published_config(folder: Path) -> Path:
-    """A config that loads ../shared/published-data/inputs in place."""
+def published_inputs() -> Path:
+    """The published inputs' folder; a test that needs it fails saying where it looked."""
     if not INPUTS.is_dir():
         pytest.fail(f"the published data is missing: {INPUTS} (tests read it, never skip it)")
+    return INPUTS
+
+
+def write_published_config(folder: Path) -> Path:
+    """A config that loads ../shared/published-data/inputs in place."""
+    published_inputs()
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "turnaround.toml"
     config.write_text(PUBLISHED_CONFIG.format(inputs=INPUTS.as_posix()), encoding="utf-8")

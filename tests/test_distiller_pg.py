@@ -19,7 +19,14 @@ import pytest
 
 from loaders.errors import LoadError
 from loaders.sources import distiller_pg
-from tests.conftest import INPUTS, PUBLISHED_CONFIG, Built, refresh, turnaround
+from tests.conftest import (
+    INPUTS,
+    PUBLISHED_CONFIG,
+    Built,
+    published_inputs,
+    refresh,
+    turnaround,
+)
 
 PORT = 55432
 
@@ -52,6 +59,7 @@ create table scan_job_table (scan_id integer references scans (id),
 def server() -> Iterator[str]:
     """A running PostgreSQL with Distiller's tables, filled from the published exports. Its
     folder is outside pytest's (root-only) temporary tree, so the server's user can reach it."""
+    published_inputs()
     root = Path(tempfile.mkdtemp(prefix="turnaround-pg-"))
     data, sockets = root / "data", root / "sockets"
     sockets.mkdir()

@@ -15,7 +15,7 @@ from playwright.sync_api import sync_playwright
 from loaders.build import PROJECT_DIR
 from reports import figures as figs
 from reports.data import MARTS, read_marts
-from tests.conftest import INPUTS, Built, refresh, turnaround
+from tests.conftest import Built, published_inputs, refresh, turnaround
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -205,7 +205,7 @@ def test_partial_warehouse_lists_only_the_empty_marts(tmp_path: Path) -> None:
     config = _config(
         tmp_path,
         f'[[inputs]]\nsource = "stempy_log"\nformat = "json"\n'
-        f'paths = ["{INPUTS.as_posix()}/stempy/save_times.json"]\n',
+        f'paths = ["{published_inputs().as_posix()}/stempy/save_times.json"]\n',
     )
     built = refresh(config)
     assert built.exit_code == 0, built.output
