@@ -23,13 +23,11 @@ from loaders.build import (
     read_results,
 )
 from loaders.comparison import comparison_rows, format_comparison, rejected_counts
-from loaders.config import DEFAULT_CONFIG, SOURCES, Config, load_config
+from loaders.config import DEFAULT_CONFIG, REPORT_OUT, SOURCES, Config, load_config
 from loaders.errors import TurnaroundError
 from loaders.pipeline import LoadSummary, load
 from loaders.pull_slurm import inputs_reading, parse_day, pull_slurm
 from loaders.warehouse import connect
-from reports import build_report
-from reports.page import DEFAULT_OUT
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:
@@ -137,9 +135,9 @@ def make_parser() -> argparse.ArgumentParser:
     p_report.add_argument(
         "--out",
         type=Path,
-        default=DEFAULT_OUT,
+        default=REPORT_OUT,
         metavar="DIR",
-        help=f"output folder (default: {DEFAULT_OUT}/)",
+        help=f"output folder (default: {REPORT_OUT}/)",
     )
 
     p_docs = commands.add_parser(
@@ -205,7 +203,9 @@ def cmd_load(config: Config, sources: list[str], strict: bool = False) -> int:
 
 
 def cmd_report(config: Config, out: Path | None) -> int:
-    out = out if out is not None else config.path.parent / DEFAULT_OUT
+    from reports import build_report  # plotly and pandas: only the commands that report
+
+    out = out if out is not None else config.path.parent / REPORT_OUT
     result = build_report(config.path, config.warehouse, out, last_build_results(config))
     print(f"Report: {result.index.resolve()}")
     if result.empty_marts:

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from loaders.errors import ConfigError
 
 DEFAULT_CONFIG = Path("turnaround.toml")
+# where `report` (and `refresh`) write the page, beside the config
+REPORT_OUT = Path("reports/out")
 
 #: source -> formats its loader reads
 FORMATS: dict[str, tuple[str, ...]] = {

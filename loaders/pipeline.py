@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
 from loaders import bulk
 from loaders.config import Config, InputSpec
@@ -34,7 +33,7 @@ from loaders.reading import (
     stored,
     unreadable,
 )
-from loaders.sources import KINDS, distiller_pg
+from loaders.sources import KINDS
 from loaders.warehouse import connect, create_raw_schema
 
 LOADER_MEMORY = "1GB"
@@ -176,7 +175,7 @@ class RawWriter:
             )
         if q.rows:
             names = ["_source_file", "_record_number", *self.columns]
-            frame = pd.DataFrame(q.rows, columns=names, dtype=object)
+            frame = _frame(q.rows, names)
             self.con.register("incoming_rows", frame)
             try:
                 self.con.execute(
@@ -265,6 +264,14 @@ REJECT_COLUMNS = (
 )
 
 
+def _frame(rows: list[tuple[object, ...]], columns: list[str]) -> object:
+    """Rows as a DataFrame DuckDB can insert from in one statement. pandas is imported here, not
+    at the top: it takes most of a second, and a load that finds nothing new never needs it."""
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=columns, dtype=object)
+
+
 def insert_frame(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -274,7 +281,7 @@ def insert_frame(
     """Insert rows in one statement (executemany costs about a millisecond a row)."""
     if not rows:
         return
-    frame = pd.DataFrame(rows, columns=list(columns), dtype=object)
+    frame = _frame(rows, list(columns))
     con.register("incoming_frame", frame)
     try:
         names = ", ".join(columns)
@@ -294,7 +301,7 @@ def _record_touched(
     stat, so the next load skips them without reading."""
     if not touched:
         return
-    frame = pd.DataFrame(touched, columns=["path", "load_id", "size", "mtime_ns"], dtype=object)
+    frame = _frame(touched, ["path", "load_id", "size", "mtime_ns"])
     con.register("touched_files", frame)
     try:
         con.execute(
@@ -427,6 +434,8 @@ def _pull_distiller(
     strict: bool,
 ) -> None:
     """Read the Distiller database's (scan, job) pairs newer than the last pull."""
+    from loaders.sources import distiller_pg  # psycopg is imported only to pull
+
     tally = summary.sources.setdefault(spec.source, SourceTally())
     dsn = spec.connection_string()
     name = distiller_pg.redacted(dsn)

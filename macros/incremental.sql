@@ -9,6 +9,9 @@
     `staging._incremental_partitions` (created by on-run-start, written only by the models'
     hooks, inside the model's own transaction), so the models and marts carry no bookkeeping
     columns and a partition that yields no rows (a job the filters drop) is not redone each run.
+    Fingerprinting reads every raw row feeding the model, so a build does it twice, not once per
+    hook: the compile-time query that picks the changed partitions, and the first pre-hook, which
+    keeps the fingerprints in `staging._incremental_fingerprints` for the other hooks.
 
     An input is a dict: `relation`, `key` (SQL giving the partition key from its columns),
     optional `where`, and optional `rows` / `load_id` (SQL; default 1 and `_load_id`) for an input
@@ -18,10 +21,22 @@
     staging._incremental_partitions
 {%- endmacro %}
 
+{#- The fingerprints of the build under way, per model (rewritten by each build's first
+    pre-hook). -#}
+{% macro current_fingerprints_relation() -%}
+    staging._incremental_fingerprints
+{%- endmacro %}
+
 {#- on-run-start: the bookkeeping table, if missing. -#}
 {% macro create_incremental_state() -%}
     create schema if not exists staging;
     create table if not exists {{ turnaround.incremental_state_relation() }} (
+        model_name varchar not null,
+        partition_key varchar not null,
+        input_rows bigint not null,
+        input_load_id bigint not null
+    );
+    create table if not exists {{ turnaround.current_fingerprints_relation() }} (
         model_name varchar not null,
         partition_key varchar not null,
         input_rows bigint not null,
@@ -65,6 +80,16 @@
     where model_name = '{{ model_name or this.identifier }}'
 {%- endmacro %}
 
+{#- The fingerprints the first pre-hook kept for the model being built. -#}
+{% macro current_partitions() -%}
+    select
+        partition_key,
+        input_rows,
+        input_load_id
+    from {{ turnaround.current_fingerprints_relation() }}
+    where model_name = '{{ this.identifier }}'
+{%- endmacro %}
+
 {#- An upstream incremental model as an input: the fingerprints it last built from. -#}
 {% macro upstream_partitions_input(model_name, key='partition_key') -%}
     {{ return({
@@ -75,11 +100,11 @@
     }) }}
 {%- endmacro %}
 
-{#- Keys of the partitions whose current fingerprint differs from the one recorded at the
-    model's last build (new partitions included). -#}
-{% macro changed_partitions(inputs) -%}
+{#- Keys of the partitions whose current fingerprint (`current`: SQL giving them) differs from
+    the one recorded at the model's last build (new partitions included). -#}
+{% macro changed_partitions(current) -%}
     select current_inputs.partition_key
-    from ({{ turnaround.partition_fingerprints(inputs) }}) as current_inputs
+    from ({{ current }}) as current_inputs
     where not exists (
         select 1
         from ({{ turnaround.recorded_partitions() }}) as seen
@@ -97,12 +122,14 @@
     {%- if not is_incremental() -%}
         true
     {%- else -%}
-        {%- set changed = run_query(turnaround.changed_partitions(inputs)) -%}
+        {%- set changed_sql = turnaround.changed_partitions(turnaround.partition_fingerprints(inputs)) -%}
+        {#- at most one key over the limit: agate, which holds the result, costs microseconds a cell -#}
+        {%- set changed = run_query(changed_sql ~ " limit " ~ (max_literals + 1)) -%}
         {%- set keys = changed.columns[0].values() -%}
         {%- if keys | length == 0 -%}
             false
         {%- elif keys | length > max_literals -%}
-            cast({{ column }} as {{ dbt.type_string() }}) in ({{ turnaround.changed_partitions(inputs) }})
+            cast({{ column }} as {{ dbt.type_string() }}) in ({{ changed_sql }})
         {%- else -%}
             {{ column }} in (
             {%- for key in keys -%}
@@ -113,28 +140,40 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- pre-hook: on an incremental build, delete the rows of every changed partition and of every
-    partition whose inputs are gone; the model then inserts the changed partitions again. -#}
-{% macro delete_changed_partitions(column, inputs) -%}
+{#- First pre-hook (every build): keep the current fingerprints for the other hooks. -#}
+{% macro keep_current_fingerprints(inputs) -%}
+    delete from {{ turnaround.current_fingerprints_relation() }}
+    where model_name = '{{ this.identifier }}';
+    insert into {{ turnaround.current_fingerprints_relation() }}
+        (model_name, partition_key, input_rows, input_load_id)
+    select '{{ this.identifier }}', current_inputs.*
+    from ({{ turnaround.partition_fingerprints(inputs) }}) as current_inputs
+{%- endmacro %}
+
+{#- Second pre-hook: on an incremental build, delete the rows of every changed partition and of
+    every partition whose inputs are gone; the model then inserts the changed partitions again. -#}
+{% macro delete_changed_partitions(column) -%}
     {%- if is_incremental() -%}
     delete from {{ this }}
     where
-        cast({{ column }} as {{ dbt.type_string() }}) in ({{ turnaround.changed_partitions(inputs) }})
+        cast({{ column }} as {{ dbt.type_string() }}) in (
+            {{ turnaround.changed_partitions(turnaround.current_partitions()) }}
+        )
         or cast({{ column }} as {{ dbt.type_string() }}) not in (
-            select partition_key from ({{ turnaround.partition_fingerprints(inputs) }}) as current_inputs
+            select partition_key from ({{ turnaround.current_partitions() }}) as current_inputs
         )
     {%- endif -%}
 {%- endmacro %}
 
 {#- post-hooks: record the fingerprints the model now reflects (drop the stale ones, add the
     missing ones; on a full build too). -#}
-{% macro forget_stale_partitions(inputs) -%}
+{% macro forget_stale_partitions() -%}
     delete from {{ turnaround.incremental_state_relation() }} as seen
     where
         seen.model_name = '{{ this.identifier }}'
         and not exists (
             select 1
-            from ({{ turnaround.partition_fingerprints(inputs) }}) as current_inputs
+            from ({{ turnaround.current_partitions() }}) as current_inputs
             where
                 current_inputs.partition_key = seen.partition_key
                 and current_inputs.input_rows = seen.input_rows
@@ -142,7 +181,7 @@
         )
 {%- endmacro %}
 
-{% macro record_partitions(inputs) -%}
+{% macro record_partitions() -%}
     insert into {{ turnaround.incremental_state_relation() }}
         (model_name, partition_key, input_rows, input_load_id)
     select
@@ -150,7 +189,7 @@
         current_inputs.partition_key,
         current_inputs.input_rows,
         current_inputs.input_load_id
-    from ({{ turnaround.partition_fingerprints(inputs) }}) as current_inputs
+    from ({{ turnaround.current_partitions() }}) as current_inputs
     where not exists (
         select 1
         from ({{ turnaround.recorded_partitions() }}) as seen

@@ -14,7 +14,6 @@ from reports import figures as figs
 from reports.data import MARTS, ReportData, read_build_results, read_marts
 from reports.tables import comparison_frame, one, pm, to_csv, to_latex, to_markdown
 
-DEFAULT_OUT = Path("reports/out")
 PLOTLY_JS = "plotly.min.js"
 
 CSS = """

@@ -154,10 +154,10 @@ def test_shell_without_warehouse_says_what_to_run(tmp_path: Path) -> None:
 
 
 def test_build_passes_arguments_to_dbt(published: Built) -> None:
-    done = turnaround("build", "--config", str(published.config), "--select", "stg_slurm__jobs")
+    done = turnaround("build", "--config", str(published.config), "--select", "stg_stempy__runs")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "dbt build:" in done.stdout
-    assert "view model staging.stg_slurm__jobs" in done.stdout
+    assert "view model staging.stg_stempy__runs" in done.stdout
     assert "model marts.fct_count_jobs" not in done.stdout
 
 

@@ -10,10 +10,13 @@
     incremental_strategy='delete+insert',
     unique_key='scan_number',
     on_schema_change='fail',
-    pre_hook="{{ turnaround.delete_changed_partitions('scan_number', turnaround.acquisition_file_inputs()) }}",
+    pre_hook=[
+        "{{ turnaround.keep_current_fingerprints(turnaround.acquisition_file_inputs()) }}",
+        "{{ turnaround.delete_changed_partitions('scan_number') }}",
+    ],
     post_hook=[
-        "{{ turnaround.forget_stale_partitions(turnaround.acquisition_file_inputs()) }}",
-        "{{ turnaround.record_partitions(turnaround.acquisition_file_inputs()) }}",
+        "{{ turnaround.forget_stale_partitions() }}",
+        "{{ turnaround.record_partitions() }}",
     ],
 ) }}
 -- depends_on: {{ source('raw', 'ncem_data_files') }}

@@ -7,10 +7,13 @@
     incremental_strategy='delete+insert',
     unique_key='job_id',
     on_schema_change='fail',
-    pre_hook="{{ turnaround.delete_changed_partitions('job_id', turnaround.count_job_inputs()) }}",
+    pre_hook=[
+        "{{ turnaround.keep_current_fingerprints(turnaround.count_job_inputs()) }}",
+        "{{ turnaround.delete_changed_partitions('job_id') }}",
+    ],
     post_hook=[
-        "{{ turnaround.forget_stale_partitions(turnaround.count_job_inputs()) }}",
-        "{{ turnaround.record_partitions(turnaround.count_job_inputs()) }}",
+        "{{ turnaround.forget_stale_partitions() }}",
+        "{{ turnaround.record_partitions() }}",
     ],
 ) }}
 -- depends_on: {{ source('raw', 'slurm') }}

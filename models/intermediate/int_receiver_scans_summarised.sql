@@ -8,10 +8,13 @@
     incremental_strategy='delete+insert',
     unique_key='scan_number',
     on_schema_change='fail',
-    pre_hook="{{ turnaround.delete_changed_partitions('scan_number', turnaround.receiver_scan_inputs()) }}",
+    pre_hook=[
+        "{{ turnaround.keep_current_fingerprints(turnaround.receiver_scan_inputs()) }}",
+        "{{ turnaround.delete_changed_partitions('scan_number') }}",
+    ],
     post_hook=[
-        "{{ turnaround.forget_stale_partitions(turnaround.receiver_scan_inputs()) }}",
-        "{{ turnaround.record_partitions(turnaround.receiver_scan_inputs()) }}",
+        "{{ turnaround.forget_stale_partitions() }}",
+        "{{ turnaround.record_partitions() }}",
     ],
 ) }}
 -- depends_on: {{ source('raw', 'rec_status') }}
