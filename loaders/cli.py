@@ -29,6 +29,8 @@ from loaders.pipeline import LoadSummary, load
 from loaders.pull_slurm import inputs_reading, parse_day, pull_slurm
 from loaders.warehouse import connect
 
+BROKEN_PIPE = 141  # 128 + SIGPIPE
+
 
 def _add_config(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -328,6 +330,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     except TurnaroundError as exc:
         print(f"turnaround: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:
+        raise  # the reader of our output left (`| head`): main ends quietly
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"turnaround: error: {where}{exc.strerror or exc}", file=sys.stderr)
@@ -336,4 +340,13 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 def main() -> None:
     """Console-script entry point."""
-    sys.exit(run())
+    try:
+        code = run()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `turnaround load | head`: stop writing, without a traceback or an error line, with
+        # the status a shell gives a command SIGPIPE ended (128 + 13); whatever the command
+        # had committed stays. stdout goes to /dev/null so the exit's own flush cannot fail.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = BROKEN_PIPE
+    sys.exit(code)

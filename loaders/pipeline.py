@@ -47,6 +47,15 @@ class LoadOptions:
     strict: bool = False
     #: read and hash every file, even those whose size and mtime the ledger already has
     rehash: bool = False
+    #: where the worker processes leave their rows (`spool_root` of the warehouse)
+    spool_root: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
+
+
+def spool_root(warehouse: Path) -> Path:
+    """The folder beside the warehouse where a load's workers spool their rows. Only the load
+    holding the warehouse writes there, so a folder found at the start of a load is what a
+    killed one left: the load removes it then, and its own at the end."""
+    return warehouse.with_name(f".{warehouse.name}.spool")
 
 
 @dataclass
@@ -115,9 +124,15 @@ class RawWriter:
     FLUSH_ROWS = 50_000
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, source: str, load_id: int, time_zone: str | None
+        self,
+        con: duckdb.DuckDBPyConnection,
+        source: str,
+        load_id: int,
+        time_zone: str | None,
+        spool_root: Path,
     ) -> None:
         self.con = con
+        self.spool_root = spool_root
         self.source = source
         self.load_id = load_id
         self.time_zone = time_zone
@@ -134,7 +149,8 @@ class RawWriter:
     def spool_folder(self) -> str:
         """A folder for the workers' JSON files, removed by `close`."""
         if self.spool is None:
-            self.spool = tempfile.mkdtemp(prefix="turnaround-spool-")
+            self.spool_root.mkdir(exist_ok=True)
+            self.spool = tempfile.mkdtemp(prefix=f"{self.source}-", dir=self.spool_root)
         return self.spool
 
     def close(self) -> None:
@@ -385,7 +401,7 @@ def _load_input(
     """Load the new and changed files of one `[[inputs]]` entry (a file several entries match
     is loaded once, by the first)."""
     if spec.format == "postgres":
-        _pull_distiller(con, spec, load_id, summary, options.strict)
+        _pull_distiller(con, spec, load_id, summary, options)
         return
     summary.sources.setdefault(spec.source, SourceTally())
     hits = spec.resolve_hits()
@@ -394,7 +410,7 @@ def _load_input(
     keys = [key for key in hits.paths if key not in taken] if taken else hits.paths
     taken.update(keys)
     job = Job(spec, load_id, options.strict, options.rehash)
-    writer = RawWriter(con, spec.source, load_id, spec.timezone)
+    writer = RawWriter(con, spec.source, load_id, spec.timezone, options.spool_root)
     not_files: set[str] = set()
     label = f"{spec.source} ({spec.format})"
     try:
@@ -431,7 +447,7 @@ def _pull_distiller(
     spec: InputSpec,
     load_id: int,
     summary: LoadSummary,
-    strict: bool,
+    options: LoadOptions,
 ) -> None:
     """Read the Distiller database's (scan, job) pairs newer than the last pull."""
     from loaders.sources import distiller_pg  # psycopg is imported only to pull
@@ -443,8 +459,9 @@ def _pull_distiller(
         "select coalesce(max(max_job_id), 0) from raw.distiller_pulls where dsn = ?", [name]
     ).fetchone() or (0,)
     started = time.time()
+    strict = options.strict
     job = Job(spec, load_id, strict, False)
-    writer = RawWriter(con, spec.source, load_id, spec.timezone)
+    writer = RawWriter(con, spec.source, load_id, spec.timezone, options.spool_root)
     batch = Batch()
     try:
         result = distiller_pg.pull(dsn, int(after))
@@ -483,11 +500,12 @@ def load(
     """Load every input of `config` (or of the named sources) in one transaction. Malformed
     records go to raw.rejected_records; with `strict` the first one fails the whole load.
     With `rehash` every file is read and hashed, whatever its stat says."""
-    options = LoadOptions(strict=strict, rehash=rehash)
+    options = LoadOptions(strict=strict, rehash=rehash, spool_root=spool_root(config.warehouse))
     specs = config.inputs_for(sources)
     created = not config.warehouse.exists()
     config.warehouse.parent.mkdir(parents=True, exist_ok=True)
     con = connect(config.warehouse)
+    shutil.rmtree(options.spool_root, ignore_errors=True)  # what a killed load left
     # a bounded loader: DuckDB spills to disk beyond this (a x100 refresh stays under 2 GB)
     con.execute(f"set memory_limit = '{LOADER_MEMORY}'")
     try:
@@ -517,3 +535,4 @@ def load(
         return summary
     finally:
         con.close()
+        shutil.rmtree(options.spool_root, ignore_errors=True)

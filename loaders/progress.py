@@ -17,15 +17,19 @@ def progress(
     every_s: float = 0.2,
     total: int | None = None,
     weight: Callable[[T], int] | None = None,
+    after_s: float = 1.0,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[T]:
     """Yield `items` (`total` of them: a list's length by default), drawing
-    `label  n/total` on `stream` (stderr) at most every `every_s` seconds, when it is a
-    terminal and there are enough items to be worth it. With `weight`, an item counts as
-    that many (a batch of files)."""
+    `label  n/total files` on `stream` (stderr) when it is a terminal, at most every `every_s`
+    seconds, once the load has run `after_s` seconds: a short load stays quiet, a long one
+    shows however few files it has (29 sacct files of a million lines each). An item counts
+    when the caller is done with it (with `weight`, as that many files: a batch)."""
     out = stream if stream is not None else sys.stderr
+    if not out.isatty():
+        return iter(items)
     count = total if total is not None else len(items) if isinstance(items, list) else 0
-    show = count >= 200 and out.isatty()
-    return _drawn(items, label, out, every_s, count, weight) if show else iter(items)
+    return _drawn(items, label, out, every_s, count, weight, after_s, clock)
 
 
 def _drawn(
@@ -35,18 +39,22 @@ def _drawn(
     every_s: float,
     total: int,
     weight: Callable[[T], int] | None,
+    after_s: float,
+    clock: Callable[[], float],
 ) -> Iterator[T]:
-    last = 0.0
-    started = time.monotonic()
+    started = clock()
+    last = started + after_s - every_s  # the first line once after_s has passed
     done = 0
+    drawn = False
     for item in items:
+        yield item
         done += weight(item) if weight is not None else 1
-        now = time.monotonic()
+        now = clock()
         if now - last >= every_s:
             rate = done / max(now - started, 1e-9)
             out.write(f"\r{label}  {done}/{total} files  {rate:,.0f}/s ")
             out.flush()
-            last = now
-        yield item
-    out.write(f"\r{label}  {done}/{total} files\n")
-    out.flush()
+            last, drawn = now, True
+    if drawn:
+        out.write(f"\r{label}  {done}/{total} files\n")
+        out.flush()

@@ -426,8 +426,12 @@ def read_batches(
     line-oriented ones, else in one worker process per core (which hand their rows and ledger
     entries over as JSON files in `spool_folder`)."""
     cores = workers()
+    if job.spec.format in BULK_FORMATS:  # a few long files: one batch each, for the progress
+        for key in keys:
+            yield read_batch(job, [key], known, unchecked)
+        return
     bounds = [(i, min(i + CHUNK_FILES, len(keys))) for i in range(0, len(keys), CHUNK_FILES)]
-    if len(keys) < PARALLEL_MIN_FILES or cores < 2 or job.spec.format in BULK_FORMATS:
+    if len(keys) < PARALLEL_MIN_FILES or cores < 2:
         for start, stop in bounds:
             yield read_batch(job, keys[start:stop], known, unchecked)
         return

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from loaders import bulk, reading
 from loaders.config import InputSpec
 from loaders.errors import LoadError
-from loaders.pipeline import RawWriter, load
+from loaders.pipeline import RawWriter, load, spool_root
 from loaders.sources import KINDS
 from loaders.sources.files import walk_listing
 from loaders.sources.slurm import SACCT_FIELDS
@@ -54,7 +54,7 @@ def both_ways(
     )
     con.execute(f"delete from raw.{source}")
     spec = InputSpec(source=source, format=fmt, paths=(), base_dir=tmp)
-    writer = RawWriter(con, source, 1, None)
+    writer = RawWriter(con, source, 1, None, tmp / "spool")
     parsed, error = bulk.parse(writer, spec, path, data, False, strict=False)
     writer.flush()
     assert error is None
@@ -317,6 +317,33 @@ def test_worker_processes_load_what_one_process_loads(
         xff = "select count(*) from raw.loads where path like '%scan_5\\xff.json'"
         assert query(config, xff) == [(1,)]
     assert outcomes[0] == outcomes[1]
+
+
+def test_workers_spool_beside_the_warehouse_and_a_killed_loads_spool_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    status_tree(tmp_path / "in")
+    config = make_config(tmp_path, [("rec_status", "json", ["in/**/4dstem_rec_status_*.json"])])
+    root = spool_root(config.warehouse)
+    # what a load killed mid-way left: its spool, rows no ledger entry accounts for
+    left = root / "rec_status-killed"
+    left.mkdir(parents=True)
+    (left / "000000000.json").write_text('[["stale"]]', encoding="utf-8")
+    used: list[Path] = []
+    folder_of = RawWriter.spool_folder
+
+    def recording(writer: RawWriter) -> str:
+        folder = folder_of(writer)
+        used.append(Path(folder))
+        return folder
+
+    monkeypatch.setattr(RawWriter, "spool_folder", recording)
+    monkeypatch.setattr(reading, "PARALLEL_MIN_FILES", 5)
+    monkeypatch.setattr(reading, "CHUNK_FILES", 7)
+    assert load(config).sources["rec_status"].files_new == 42
+    assert used and {folder.parent for folder in used} == {root}
+    assert not root.exists()
+    assert query(config, "select count(*) from raw.rec_status where scan_number = 99") == [(1,)]
 
 
 def test_strict_workers_stop_at_the_first_bad_file_in_path_order(

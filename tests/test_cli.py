@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import Built, refresh, turnaround
+from tests.conftest import TURNAROUND, Built, refresh, turnaround
 
 COMMANDS = ("load", "build", "refresh", "demo", "shell")
 
@@ -111,6 +111,28 @@ source = "nersc_counted_files"
 format = "csv"
 paths = ["nersc/scan_times.csv"]
 """
+
+
+def test_a_reader_that_leaves_early_ends_the_command_quietly(tmp_path: Path) -> None:
+    # `turnaround load | head -0`: the pipe is closed before the summary is written
+    config = _config(tmp_path, SACCT_INPUT)
+    _write(tmp_path / "slurm" / "w1.txt", GOOD_SACCT)
+    process = subprocess.Popen(
+        [TURNAROUND, "load", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    errors = process.stderr.read().decode()
+    assert process.wait() == 141  # what a shell reports for a command SIGPIPE ended
+    assert errors == ""
+    # the load had committed before it wrote its summary
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    try:
+        assert con.execute("select job_id from raw.slurm").fetchall() == [("101",)]
+    finally:
+        con.close()
 
 
 def test_refresh_exits_1_when_an_error_test_fails(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from loaders.pipeline import spool_root
 from loaders.sources import KINDS
 from tests.conftest import TURNAROUND, turnaround
 
@@ -108,4 +109,5 @@ def test_sigkill_at_many_points_never_corrupts_and_the_next_load_completes(
         assert done.returncode == 0, done.stderr
         _ledger_agrees_with_tables(warehouse)
         assert _counts(warehouse) == expected
+        assert not spool_root(warehouse).exists()  # nor what the killed loads spooled
     assert killed_mid_load >= KILL_POINTS // 2
