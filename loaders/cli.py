@@ -137,9 +137,8 @@ def make_parser() -> argparse.ArgumentParser:
     p_report.add_argument(
         "--out",
         type=Path,
-        default=REPORT_OUT,
         metavar="DIR",
-        help=f"output folder (default: {REPORT_OUT}/)",
+        help=f"output folder (default: {REPORT_OUT}/ beside the config file)",
     )
 
     p_docs = commands.add_parser(

@@ -15,6 +15,10 @@ COLORS = {"file_transfer": "#d62728", "streaming": "#1f77b4"}
 SIZE_COLORS = {128: "#1b9e77", 256: "#d95f02", 512: "#7570b3", 1024: "#e7298a"}
 TEMPLATE = "plotly_white"
 BINS = 40
+# Figures carry summaries, not samples: a histogram its bins, a CDF at most this many steps, a
+# box its quartiles, a date axis one point per day, so the page stays the same size however
+# many years of data the warehouse holds (every sample made a 36 MB page at x100).
+CDF_POINTS = 400
 
 
 @dataclass
@@ -52,22 +56,35 @@ def _samples(samples: pd.DataFrame, size: int) -> pd.DataFrame:
     return kept
 
 
-def _histogram_traces(kept: pd.DataFrame, show_legend: bool) -> list[go.Histogram]:
+def _histogram(values: pd.Series, bins: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """(bin centres, share of the values in each bin) over the bins `_bins` made; the last bin
+    holds the maximum."""
+    edges = bins["start"] + bins["size"] * np.arange(BINS + 1)
+    counts, _ = np.histogram(values.to_numpy(dtype=float), bins=edges)
+    return edges[:-1] + bins["size"] / 2, counts / max(len(values), 1)
+
+
+def _histogram_traces(kept: pd.DataFrame, show_legend: bool) -> list[go.Bar]:
     bins = _bins(kept["time_to_data_s"])
-    return [
-        go.Histogram(
-            x=kept.loc[kept["workflow"] == workflow, "time_to_data_s"],
-            name=label,
-            histnorm="probability",
-            xbins=bins,
-            marker_color=COLORS[workflow],
-            opacity=0.65,
-            legendgroup=workflow,
-            showlegend=show_legend,
+    traces = []
+    for workflow, label in WORKFLOWS.items():
+        values = kept.loc[kept["workflow"] == workflow, "time_to_data_s"]
+        if values.empty:
+            continue
+        centres, shares = _histogram(values, bins)
+        traces.append(
+            go.Bar(
+                x=centres,
+                y=shares,
+                width=bins["size"],
+                name=label,
+                marker_color=COLORS[workflow],
+                opacity=0.65,
+                legendgroup=workflow,
+                showlegend=show_legend,
+            )
         )
-        for workflow, label in WORKFLOWS.items()
-        if (kept["workflow"] == workflow).any()
-    ]
+    return traces
 
 
 def _mean(kept: pd.DataFrame, workflow: str) -> float:
@@ -120,6 +137,16 @@ def distribution_figures(samples: pd.DataFrame) -> list[Figure]:
     return figures
 
 
+def _cdf_steps(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The empirical CDF of sorted values as (value, share of values <= it), at every value or,
+    for more than CDF_POINTS, at CDF_POINTS of them evenly spaced in rank (first and last
+    included): exact where drawn, and between two points off by at most 1/CDF_POINTS."""
+    n = ordered.size
+    at = np.arange(n) if n <= CDF_POINTS else np.unique(np.linspace(0, n - 1, CDF_POINTS).round())
+    at = at.astype(int)
+    return ordered[at], (at + 1) / n
+
+
 def cdf_figure(samples: pd.DataFrame) -> Figure:
     """The share of scans on the supercomputer within t seconds, per size and workflow."""
     fig = go.Figure()
@@ -130,14 +157,14 @@ def cdf_figure(samples: pd.DataFrame) -> Figure:
                 samples.loc[
                     (samples["scan_size"] == size) & (samples["workflow"] == workflow),
                     "time_to_data_s",
-                ].to_numpy()
+                ].to_numpy(dtype=float)
             )
             if values.size == 0:
                 continue
-            share = np.arange(1, values.size + 1) / values.size
+            x, share = _cdf_steps(values)
             fig.add_trace(
                 go.Scatter(
-                    x=values,
+                    x=x,
                     y=share,
                     mode="lines",
                     line={
@@ -169,7 +196,16 @@ def cdf_figure(samples: pd.DataFrame) -> Figure:
 def queue_figures(jobs: pd.DataFrame) -> list[Figure]:
     """Queue time: histogram, by submit date, by month."""
     queue = jobs["queue_time_s"].astype(float)
-    hist = go.Figure(go.Histogram(x=queue, nbinsx=60, marker_color="#7f7f7f"))
+    counts, edges = np.histogram(queue.to_numpy(), bins=60)
+    hist = go.Figure(
+        go.Bar(
+            x=(edges[:-1] + edges[1:]) / 2,
+            y=counts,
+            width=edges[1] - edges[0],
+            marker_color="#7f7f7f",
+            name="jobs",
+        )
+    )
     hist.update_yaxes(type="log")
     median = float(queue.median())
     share_minute = float((queue <= 60).mean() * 100)
@@ -186,23 +222,36 @@ def queue_figures(jobs: pd.DataFrame) -> list[Figure]:
     submitted = pd.to_datetime(jobs["submitted_at"], utc=True)
     # a log axis cannot show the many zero waits: plot wait + 1 s
     shifted = queue + 1
+    days = _daily(jobs, submitted, queue)
     scatter = go.Figure(
-        go.Scatter(
-            x=submitted,
-            y=shifted,
-            mode="markers",
-            marker={
-                "size": 5,
-                "color": jobs["scan_size"],
-                "colorscale": "Viridis",
-                "showscale": True,
-                "colorbar": {"title": "scan size"},
-            },
-            text=jobs["job_id"].astype(str),
-            customdata=queue,
-            hovertemplate="job %{text}<br>%{x}<br>%{customdata} s<extra></extra>",
-        )
+        [
+            go.Scatter(
+                x=days["day"],
+                y=days["median"] + 1,
+                mode="lines",
+                line={"color": "#7f7f7f", "width": 1},
+                name="median of the day",
+            ),
+            go.Scatter(
+                x=days["day"],
+                y=days["longest"] + 1,
+                mode="markers",
+                marker={
+                    "size": 6,
+                    "color": days["scan_size"],
+                    "colorscale": "Viridis",
+                    "showscale": True,
+                    "colorbar": {"title": "scan size"},
+                },
+                name="longest of the day",
+                text=days["job_id"],
+                customdata=np.stack([days["longest"], days["jobs"]], axis=-1),
+                hovertemplate="job %{text}<br>%{x}<br>%{customdata[0]} s, longest of "
+                "%{customdata[1]} jobs<extra></extra>",
+            ),
+        ]
     )
+    scatter.update_layout(legend={"orientation": "h", "y": -0.2})
     scatter.update_yaxes(type="log")
     worst = jobs.loc[queue.idxmax()] if len(jobs) else None
     title = "Queue time by submit date"
@@ -210,8 +259,9 @@ def queue_figures(jobs: pd.DataFrame) -> list[Figure]:
         Figure(
             "queue-by-date",
             title,
-            _layout(scatter, title, "submitted (UTC)", "queue time + 1 (s, log scale)"),
-            "Waits come in bursts on particular days rather than spread evenly"
+            _layout(scatter, title, "submit day (UTC)", "queue time + 1 (s, log scale)"),
+            "Each day's longest wait (its job in the hover) and median: waits come in bursts "
+            "on particular days rather than spread evenly"
             + (
                 f"; the longest, {float(worst['queue_time_s']) / 3600:.1f} h, was job "
                 f"{worst['job_id']}."
@@ -220,12 +270,18 @@ def queue_figures(jobs: pd.DataFrame) -> list[Figure]:
             ),
         )
     )
-    months = submitted.dt.strftime("%Y-%m")
+    months = _tukey_boxes(shifted, submitted.dt.strftime("%Y-%m"))
     box = go.Figure(
-        [
-            go.Box(y=shifted[months == month], name=month, marker_color="#7f7f7f", boxpoints=False)
-            for month in sorted(months.unique())
-        ]
+        go.Box(
+            x=months.index,
+            q1=months["q1"],
+            median=months["median"],
+            q3=months["q3"],
+            lowerfence=months["lowerfence"],
+            upperfence=months["upperfence"],
+            marker_color="#7f7f7f",
+            name="queue time",
+        )
     )
     box.update_yaxes(type="log")
     box.update_layout(showlegend=False)
@@ -240,6 +296,48 @@ def queue_figures(jobs: pd.DataFrame) -> list[Figure]:
         )
     )
     return figures
+
+
+def _daily(jobs: pd.DataFrame, submitted: pd.Series, queue: pd.Series) -> pd.DataFrame:
+    """Per UTC submit day: the jobs, the median wait, and the longest with its job and size."""
+    frame = pd.DataFrame(
+        {
+            "day": submitted.dt.strftime("%Y-%m-%d"),
+            "queue": queue,
+            "job_id": jobs["job_id"].astype(str),
+            "scan_size": jobs["scan_size"],
+        }
+    )
+    grouped = frame.groupby("day", sort=True)["queue"]
+    longest = frame.loc[grouped.idxmax()].set_index("day")
+    return pd.DataFrame(
+        {
+            "day": longest.index,
+            "jobs": grouped.size().to_numpy(),
+            "median": grouped.median().to_numpy(),
+            "longest": longest["queue"].to_numpy(),
+            "job_id": longest["job_id"].to_numpy(),
+            "scan_size": longest["scan_size"].to_numpy(),
+        }
+    )
+
+
+def _tukey_boxes(values: pd.Series, groups: pd.Series) -> pd.DataFrame:
+    """Per group (sorted): the quartiles and the whiskers plotly draws from samples (the
+    furthest values within 1.5 IQR of the box), computed here so the page holds five numbers
+    a group instead of its samples. Quartiles interpolate linearly (pandas' default)."""
+    rows = {}
+    for name, group in values.groupby(groups, sort=True):
+        q1, median, q3 = (float(q) for q in group.quantile([0.25, 0.5, 0.75]))
+        reach = 1.5 * (q3 - q1)
+        rows[name] = {
+            "q1": q1,
+            "median": median,
+            "q3": q3,
+            "lowerfence": float(group[group >= q1 - reach].min()),
+            "upperfence": float(group[group <= q3 + reach].max()),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def offload_figures(

@@ -248,11 +248,13 @@ def render(data: ReportData, config_path: Path, warehouse: Path) -> str:
     if offload:
         sections.append(("offload", "Offload and save time", "".join(map(_figure, offload))))
     sections.append(("freshness", "Data freshness and coverage", _freshness_section(data)))
+    # sections are `section-<key>`: some keys are also a figure's (cdf, offload), and plotly
+    # draws into the first element that has the figure's id
     toc = "".join(
-        f'<li><a href="#{key}">{html.escape(title)}</a></li>' for key, title, _ in sections
+        f'<li><a href="#section-{key}">{html.escape(title)}</a></li>' for key, title, _ in sections
     )
     body = "".join(
-        f'<section id="{key}"><h2>{html.escape(title)}</h2>{content}</section>'
+        f'<section id="section-{key}"><h2>{html.escape(title)}</h2>{content}</section>'
         for key, title, content in sections
     )
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

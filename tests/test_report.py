@@ -6,16 +6,19 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pandas as pd
 import pytest
 from playwright.sync_api import sync_playwright
 
 from loaders.build import PROJECT_DIR
 from reports import figures as figs
 from reports.data import MARTS, read_marts
-from tests.conftest import Built, published_inputs, refresh, turnaround
+from tests.conftest import TURNAROUND, Built, published_inputs, refresh, turnaround
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -49,6 +52,24 @@ def test_refresh_writes_the_report_beside_the_config(published: Built) -> None:
     assert index.exists() and (index.parent / "plotly.min.js").exists()
 
 
+def test_report_without_out_writes_beside_the_config_not_the_working_folder(
+    published: Built, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = subprocess.run(
+        [TURNAROUND, "report", "--config", str(published.config)],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    index = published.config.parent / "reports" / "out" / "index.html"
+    assert f"Report: {index}" in done.stdout
+    assert list(elsewhere.iterdir()) == []
+
+
 def test_page_draws_every_figure_offline_in_chromium(report_dir: Path, tmp_path: Path) -> None:
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is missing: `make test` installs it (apt-get install chromium)")
@@ -75,6 +96,10 @@ def test_page_draws_every_figure_offline_in_chromium(report_dir: Path, tmp_path:
                 timeout=30_000,
             )
             plots = page.eval_on_selector_all(".js-plotly-plot", "els => els.map(e => e.id)")
+            ids = page.eval_on_selector_all("[id]", "els => els.map(e => e.id)")
+            figure_divs = page.eval_on_selector_all(
+                "div.plotly-graph-div", "els => els.filter(e => e.data).map(e => e.id)"
+            )
             drawn = page.eval_on_selector_all(
                 ".js-plotly-plot",
                 "els => els.filter(e => e.querySelectorAll('svg.main-svg g.trace').length > 0"
@@ -104,6 +129,9 @@ def test_page_draws_every_figure_offline_in_chromium(report_dir: Path, tmp_path:
     }
     assert set(plots) == expected
     assert drawn == len(plots)
+    # each figure is drawn into its own div (an id used twice drew it into a section)
+    assert len(ids) == len(set(ids))
+    assert set(figure_divs) == expected
     for cells in PAPER_CELLS:
         line = next(row for row in table.splitlines() if row.startswith(cells[0]))
         for cell in cells:
@@ -137,6 +165,66 @@ def test_every_figure_has_a_title_axis_units_and_a_reading(published: Built) -> 
             for t in titles
         ), (figure.key, titles)
         assert figure.reading.endswith(".") and len(figure.reading) > 30
+
+
+def test_figures_hold_summaries_so_the_page_does_not_grow_with_the_data() -> None:
+    rng = np.random.default_rng(20261125)
+    n = 200_000
+    sizes = rng.choice([128, 256, 512, 1024], n)
+    samples = pd.DataFrame(
+        {
+            "scan_size": sizes,
+            "workflow": rng.choice(["file_transfer", "streaming"], n),
+            "time_to_data_s": rng.gamma(4.0, 20.0, n),
+            "is_outlier": rng.random(n) < 0.02,
+        }
+    )
+    submitted = pd.Timestamp("2023-01-01", tz="UTC") + pd.to_timedelta(
+        rng.integers(0, 365 * 86400, n), unit="s"
+    )
+    jobs = pd.DataFrame(
+        {
+            "job_id": np.arange(n) + 1000,
+            "queue_time_s": rng.integers(0, 5000, n),
+            "submitted_at": submitted,
+            "scan_size": sizes,
+        }
+    )
+    distributions = figs.distribution_figures(samples)
+    cdf = figs.cdf_figure(samples)
+    queue = figs.queue_figures(jobs)
+    for figure in [*distributions, cdf, *queue]:
+        assert len(figure.figure.to_json()) < 150_000, figure.key  # samples would be MBs
+    # a histogram's bars: each workflow's share of its kept samples per bin, summing to 1
+    kept = samples[(samples["scan_size"] == 512) & ~samples["is_outlier"]]
+    bars = {trace.name: trace for trace in distributions[2].figure.data}
+    streamed = kept.loc[kept["workflow"] == "streaming", "time_to_data_s"].to_numpy()
+    step = (kept["time_to_data_s"].max() - kept["time_to_data_s"].min()) / figs.BINS
+    edges = kept["time_to_data_s"].min() + step * np.arange(figs.BINS + 1)
+    expected, _ = np.histogram(streamed, bins=edges)
+    assert np.allclose(bars["Streaming"].y, expected / streamed.size)
+    assert sum(bars["File transfer"].y) == pytest.approx(1.0)
+    # the CDF: a few hundred steps, from the smallest value to the largest at share 1
+    curve = cdf.figure.data[0]
+    first = np.sort(
+        samples.loc[
+            (samples["scan_size"] == 128) & (samples["workflow"] == "file_transfer"),
+            "time_to_data_s",
+        ].to_numpy()
+    )
+    assert len(curve.x) <= figs.CDF_POINTS
+    assert (curve.x[0], curve.x[-1], curve.y[-1]) == (first[0], first[-1], 1.0)
+    index = np.searchsorted(first, curve.x[len(curve.x) // 2], side="right")
+    assert curve.y[len(curve.y) // 2] == index / first.size
+    # per day the longest wait and its job; per month the median
+    by_day = jobs.assign(day=submitted.strftime("%Y-%m-%d")).groupby("day")["queue_time_s"]
+    longest = queue[1].figure.data[1]
+    assert list(longest.y) == list(by_day.max().to_numpy() + 1)
+    months = queue[2].figure.data[0]
+    month_of = submitted.strftime("%Y-%m")
+    assert list(months.median) == list(
+        (jobs["queue_time_s"] + 1).groupby(month_of).median().astype(float)
+    )
 
 
 def test_latex_table_rounds_to_the_papers_values(report_dir: Path) -> None:
