@@ -261,7 +261,8 @@ def build(
     results = dbt_work_dir(config) / "target" / "run_results.json"
     if results.exists():
         shutil.copyfile(results, last_build_results(config))
-    complete = result.exit_code == 0 and not is_selective(rest)
+    selective = is_selective(rest)
+    complete = result.exit_code == 0 and not selective
     state = {
         "finished_at": f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC",
         "exit_code": result.exit_code,
@@ -269,8 +270,11 @@ def build(
         "project": project_fingerprint(dbt_vars, rest),
         "ledger": ledger,
         # the logic the incremental models were all last built with (kept from the previous
-        # state until a complete build succeeds: a failed or partial one may have rebuilt some)
-        "models_logic": logic if complete else previous.get("models_logic"),
+        # state until a complete build succeeds: a failed one may have rebuilt some). A
+        # selective one forgets it: an incremental model built without its staging table
+        # (`--select int_count_jobs_filtered`) read rows older than the fingerprints it
+        # recorded, so the next complete build must be a full refresh
+        "models_logic": logic if complete else None if selective else previous.get("models_logic"),
     }
     path = build_state_path(config)
     path.parent.mkdir(parents=True, exist_ok=True)

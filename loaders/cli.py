@@ -207,7 +207,9 @@ def cmd_report(config: Config, out: Path | None) -> int:
     from reports import build_report  # plotly and pandas: only the commands that report
 
     out = out if out is not None else config.path.parent / REPORT_OUT
-    result = build_report(config.path, config.warehouse, out, last_build_results(config))
+    result = build_report(
+        config.path, config.warehouse, out, last_build_results(config), config.timezone
+    )
     print(f"Report: {result.index.resolve()}")
     if result.empty_marts:
         print(f"  empty marts: {', '.join(result.empty_marts)}")
@@ -226,6 +228,7 @@ def cmd_refresh(config: Config, strict: bool = False, full_refresh: bool = False
     print(f"load {summary.load_id} into {config.warehouse}")
     for line in summary.lines():
         print(f"  {line}")
+    sys.stdout.flush()  # before dbt writes to the same output (and a reader that left stops us)
     state = None
     if not full_refresh and _loaded_nothing(summary):
         state = current_build(config, ["--quiet"])
@@ -339,13 +342,15 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 def main() -> None:
     """Console-script entry point."""
+    code = BROKEN_PIPE
     try:
         code = run()
         sys.stdout.flush()
     except BrokenPipeError:
         # `turnaround load | head`: stop writing, without a traceback or an error line, with
-        # the status a shell gives a command SIGPIPE ended (128 + 13); whatever the command
-        # had committed stays. stdout goes to /dev/null so the exit's own flush cannot fail.
+        # the status a shell gives a command SIGPIPE ended (128 + 13), unless the command had
+        # already failed (its code says more); whatever it had committed stays. stdout goes to
+        # /dev/null so the exit's own flush cannot fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = BROKEN_PIPE
+        code = code or BROKEN_PIPE
     sys.exit(code)

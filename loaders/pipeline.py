@@ -509,10 +509,13 @@ def load(
     created = not config.warehouse.exists()
     config.warehouse.parent.mkdir(parents=True, exist_ok=True)
     con = connect(config.warehouse)
-    shutil.rmtree(options.spool_root, ignore_errors=True)  # what a killed load left
-    # a bounded loader: DuckDB spills to disk beyond this (a x100 refresh stays under 2 GB)
-    con.execute(f"set memory_limit = '{LOADER_MEMORY}'")
+    failed = False
     try:
+        # the spool folder is only ever this warehouse's loader's: one found now is what a
+        # killed load left, and this load's goes before the warehouse is released
+        shutil.rmtree(options.spool_root, ignore_errors=True)
+        # a bounded loader: DuckDB spills to disk beyond this (a x100 refresh stays under 2 GB)
+        con.execute(f"set memory_limit = '{LOADER_MEMORY}'")
         con.begin()
         try:
             create_raw_schema(con)
@@ -525,18 +528,18 @@ def load(
                 tally = summary.sources.setdefault(spec.source, SourceTally())
                 tally.seconds += time.perf_counter() - started
         except BaseException:
+            failed = True
             with contextlib.suppress(duckdb.Error):
                 con.rollback()
-            con.close()
-            if created:  # a failed first load leaves no warehouse behind
-                for leftover in (
-                    config.warehouse,
-                    config.warehouse.with_name(config.warehouse.name + ".wal"),
-                ):
-                    leftover.unlink(missing_ok=True)
             raise
         con.commit()
         return summary
     finally:
-        con.close()
         shutil.rmtree(options.spool_root, ignore_errors=True)
+        con.close()
+        if failed and created:  # a failed first load leaves no warehouse behind
+            for leftover in (
+                config.warehouse,
+                config.warehouse.with_name(config.warehouse.name + ".wal"),
+            ):
+                leftover.unlink(missing_ok=True)

@@ -45,16 +45,19 @@ def _drawn(
     started = clock()
     last = started + after_s - every_s  # the first line once after_s has passed
     done = 0
-    drawn = False
-    for item in items:
-        yield item
-        done += weight(item) if weight is not None else 1
-        now = clock()
-        if now - last >= every_s:
-            rate = done / max(now - started, 1e-9)
-            out.write(f"\r{label}  {done}/{total} files  {rate:,.0f}/s ")
+    drawn = finished = False
+    try:
+        for item in items:
+            yield item
+            done += weight(item) if weight is not None else 1
+            now = clock()
+            if now - last >= every_s:
+                rate = done / max(now - started, 1e-9)
+                out.write(f"\r{label}  {done}/{total} files  {rate:,.0f}/s ")
+                out.flush()
+                last, drawn = now, True
+        finished = True
+    finally:
+        if drawn:  # the last count, or (a load that failed) just the line's end
+            out.write(f"\r{label}  {done}/{total} files\n" if finished else "\n")
             out.flush()
-            last, drawn = now, True
-    if drawn:
-        out.write(f"\r{label}  {done}/{total} files\n")
-        out.flush()

@@ -27,21 +27,20 @@
     staging._incremental_fingerprints
 {%- endmacro %}
 
-{#- on-run-start: the bookkeeping table, if missing. -#}
+{#- on-run-start: the two bookkeeping tables (fingerprints per model and partition), if
+    missing. -#}
 {% macro create_incremental_state() -%}
     create schema if not exists staging;
-    create table if not exists {{ turnaround.incremental_state_relation() }} (
+    {%- for relation in [
+        turnaround.incremental_state_relation(), turnaround.current_fingerprints_relation()
+    ] %}
+    create table if not exists {{ relation }} (
         model_name varchar not null,
         partition_key varchar not null,
         input_rows bigint not null,
         input_load_id bigint not null
     );
-    create table if not exists {{ turnaround.current_fingerprints_relation() }} (
-        model_name varchar not null,
-        partition_key varchar not null,
-        input_rows bigint not null,
-        input_load_id bigint not null
-    )
+    {%- endfor %}
 {%- endmacro %}
 
 {#- The current fingerprint of every partition: partition_key (text), input_rows,
@@ -70,24 +69,19 @@
     group by partition_key
 {%- endmacro %}
 
-{#- The state rows of a model (default: the one being built). -#}
-{% macro recorded_partitions(model_name=none) -%}
+{#- The state rows of a model (default: the one being built): from its last build, or (from
+    `relation` current_fingerprints_relation) those the first pre-hook kept for this build. -#}
+{% macro recorded_partitions(model_name=none, relation=none) -%}
     select
         partition_key,
         input_rows,
         input_load_id
-    from {{ turnaround.incremental_state_relation() }}
+    from {{ relation or turnaround.incremental_state_relation() }}
     where model_name = '{{ model_name or this.identifier }}'
 {%- endmacro %}
 
-{#- The fingerprints the first pre-hook kept for the model being built. -#}
 {% macro current_partitions() -%}
-    select
-        partition_key,
-        input_rows,
-        input_load_id
-    from {{ turnaround.current_fingerprints_relation() }}
-    where model_name = '{{ this.identifier }}'
+    {{ turnaround.recorded_partitions(relation=turnaround.current_fingerprints_relation()) }}
 {%- endmacro %}
 
 {#- An upstream incremental model as an input: the fingerprints it last built from. -#}
@@ -116,12 +110,14 @@
 {%- endmacro %}
 
 {#- A condition on `column` for the model's input CTEs: `true` on a full build; on an incremental
-    one, the changed partitions as literals (so DuckDB pushes the filter into the staging views'
-    windows instead of computing them whole), or as a subquery when there are very many. -#}
-{% macro changed_partitions_condition(column, inputs, key_is_number=false, max_literals=20000) -%}
+    one, the changed partitions as literals (DuckDB pushes them into the scans and windows of
+    the inputs, staging tables or views), or, when there are very many, as a subquery on the
+    fingerprints the first pre-hook kept (it runs before the model's SQL). -#}
+{% macro changed_partitions_condition(column, inputs, key_is_number=false) -%}
     {%- if not is_incremental() -%}
         true
     {%- else -%}
+        {%- set max_literals = env_var('TURNAROUND_MAX_LITERALS', '20000') | int -%}
         {%- set changed_sql = turnaround.changed_partitions(turnaround.partition_fingerprints(inputs)) -%}
         {#- at most one key over the limit: agate, which holds the result, costs microseconds a cell -#}
         {%- set changed = run_query(changed_sql ~ " limit " ~ (max_literals + 1)) -%}
@@ -129,7 +125,9 @@
         {%- if keys | length == 0 -%}
             false
         {%- elif keys | length > max_literals -%}
-            cast({{ column }} as {{ dbt.type_string() }}) in ({{ changed_sql }})
+            cast({{ column }} as {{ dbt.type_string() }}) in (
+                {{ turnaround.changed_partitions(turnaround.current_partitions()) }}
+            )
         {%- else -%}
             {{ column }} in (
             {%- for key in keys -%}

@@ -44,11 +44,13 @@ def _layout(fig: go.Figure, title: str, x: str, y: str, height: int = 420) -> go
     return fig
 
 
-def _bins(values: pd.Series) -> dict[str, float]:
-    """One set of bins for every trace of a histogram."""
+def _bins(values: pd.Series) -> np.ndarray:
+    """One set of BINS equal bins for every trace of a histogram, from the smallest value to the
+    largest (numpy counts the last edge into the last bin)."""
     low, high = float(values.min()), float(values.max())
-    size = (high - low) / BINS if high > low else 1.0
-    return {"start": low, "end": high + size, "size": size}
+    if high <= low:
+        low, high = low - 0.5, high + 0.5
+    return np.linspace(low, high, BINS + 1)
 
 
 def _samples(samples: pd.DataFrame, size: int) -> pd.DataFrame:
@@ -56,27 +58,25 @@ def _samples(samples: pd.DataFrame, size: int) -> pd.DataFrame:
     return kept
 
 
-def _histogram(values: pd.Series, bins: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
-    """(bin centres, share of the values in each bin) over the bins `_bins` made; the last bin
-    holds the maximum."""
-    edges = bins["start"] + bins["size"] * np.arange(BINS + 1)
+def _histogram(values: pd.Series, edges: np.ndarray, share: bool = True) -> go.Bar:
+    """Bars of the share of `values` in each bin (one trace's bars sum to 1), or the count."""
     counts, _ = np.histogram(values.to_numpy(dtype=float), bins=edges)
-    return edges[:-1] + bins["size"] / 2, counts / max(len(values), 1)
+    return go.Bar(
+        x=(edges[:-1] + edges[1:]) / 2,
+        y=counts / max(len(values), 1) if share else counts,
+        width=edges[1] - edges[0],
+    )
 
 
 def _histogram_traces(kept: pd.DataFrame, show_legend: bool) -> list[go.Bar]:
-    bins = _bins(kept["time_to_data_s"])
+    edges = _bins(kept["time_to_data_s"])
     traces = []
     for workflow, label in WORKFLOWS.items():
         values = kept.loc[kept["workflow"] == workflow, "time_to_data_s"]
         if values.empty:
             continue
-        centres, shares = _histogram(values, bins)
         traces.append(
-            go.Bar(
-                x=centres,
-                y=shares,
-                width=bins["size"],
+            _histogram(values, edges).update(
                 name=label,
                 marker_color=COLORS[workflow],
                 opacity=0.65,
@@ -138,13 +138,14 @@ def distribution_figures(samples: pd.DataFrame) -> list[Figure]:
 
 
 def _cdf_steps(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The empirical CDF of sorted values as (value, share of values <= it), at every value or,
-    for more than CDF_POINTS, at CDF_POINTS of them evenly spaced in rank (first and last
-    included): exact where drawn, and between two points off by at most 1/CDF_POINTS."""
+    """The empirical CDF of sorted values as (value, share of the values <= it), at every value
+    or, for more than CDF_POINTS, at CDF_POINTS of them evenly spaced in rank (first and last
+    included). Exact at each point drawn; between two, the step is off by at most the share of
+    values between them (about 1/CDF_POINTS)."""
     n = ordered.size
-    at = np.arange(n) if n <= CDF_POINTS else np.unique(np.linspace(0, n - 1, CDF_POINTS).round())
-    at = at.astype(int)
-    return ordered[at], (at + 1) / n
+    at = np.arange(n) if n <= CDF_POINTS else np.linspace(0, n - 1, CDF_POINTS).round()
+    x = ordered[np.unique(at.astype(int))]
+    return x, np.searchsorted(ordered, x, side="right") / n
 
 
 def cdf_figure(samples: pd.DataFrame) -> Figure:
@@ -193,19 +194,13 @@ def cdf_figure(samples: pd.DataFrame) -> Figure:
     )
 
 
-def queue_figures(jobs: pd.DataFrame) -> list[Figure]:
-    """Queue time: histogram, by submit date, by month."""
+def queue_figures(jobs: pd.DataFrame, timezone: str = "UTC") -> list[Figure]:
+    """Queue time: histogram, by submit day, by month (days and months in the facility's
+    `timezone`, like the worst-days table of `queue_time_daily`)."""
     queue = jobs["queue_time_s"].astype(float)
-    counts, edges = np.histogram(queue.to_numpy(), bins=60)
-    hist = go.Figure(
-        go.Bar(
-            x=(edges[:-1] + edges[1:]) / 2,
-            y=counts,
-            width=edges[1] - edges[0],
-            marker_color="#7f7f7f",
-            name="jobs",
-        )
-    )
+    _, edges = np.histogram(queue.to_numpy(), bins=60)
+    bars = _histogram(queue, edges, share=False)
+    hist = go.Figure(bars.update(marker_color="#7f7f7f", name="jobs"))
     hist.update_yaxes(type="log")
     median = float(queue.median())
     share_minute = float((queue <= 60).mean() * 100)
@@ -219,7 +214,7 @@ def queue_figures(jobs: pd.DataFrame) -> list[Figure]:
             "minute; the long tail is a few bad days.",
         )
     ]
-    submitted = pd.to_datetime(jobs["submitted_at"], utc=True)
+    submitted = pd.to_datetime(jobs["submitted_at"], utc=True).dt.tz_convert(timezone)
     # a log axis cannot show the many zero waits: plot wait + 1 s
     shifted = queue + 1
     days = _daily(jobs, submitted, queue)
@@ -259,7 +254,7 @@ def queue_figures(jobs: pd.DataFrame) -> list[Figure]:
         Figure(
             "queue-by-date",
             title,
-            _layout(scatter, title, "submit day (UTC)", "queue time + 1 (s, log scale)"),
+            _layout(scatter, title, f"submit day ({timezone})", "queue time + 1 (s, log scale)"),
             "Each day's longest wait (its job in the hover) and median: waits come in bursts "
             "on particular days rather than spread evenly"
             + (
@@ -290,7 +285,7 @@ def queue_figures(jobs: pd.DataFrame) -> list[Figure]:
         Figure(
             "queue-by-month",
             title,
-            _layout(box, title, "submit month (UTC)", "queue time + 1 (s, log scale)"),
+            _layout(box, title, f"submit month ({timezone})", "queue time + 1 (s, log scale)"),
             "Each box spans a month's middle half of waits; months differ by their tails more "
             "than by their medians.",
         )
@@ -299,7 +294,7 @@ def queue_figures(jobs: pd.DataFrame) -> list[Figure]:
 
 
 def _daily(jobs: pd.DataFrame, submitted: pd.Series, queue: pd.Series) -> pd.DataFrame:
-    """Per UTC submit day: the jobs, the median wait, and the longest with its job and size."""
+    """Per submit day: the jobs, the median wait, and the longest with its job and size."""
     frame = pd.DataFrame(
         {
             "day": submitted.dt.strftime("%Y-%m-%d"),
@@ -324,8 +319,9 @@ def _daily(jobs: pd.DataFrame, submitted: pd.Series, queue: pd.Series) -> pd.Dat
 
 def _tukey_boxes(values: pd.Series, groups: pd.Series) -> pd.DataFrame:
     """Per group (sorted): the quartiles and the whiskers plotly draws from samples (the
-    furthest values within 1.5 IQR of the box), computed here so the page holds five numbers
-    a group instead of its samples. Quartiles interpolate linearly (pandas' default)."""
+    furthest values within 1.5 IQR of the box, never inside it), computed here so the page
+    holds five numbers a group instead of its samples. Quartiles interpolate linearly (pandas'
+    default)."""
     rows = {}
     for name, group in values.groupby(groups, sort=True):
         q1, median, q3 = (float(q) for q in group.quantile([0.25, 0.5, 0.75]))
@@ -334,8 +330,8 @@ def _tukey_boxes(values: pd.Series, groups: pd.Series) -> pd.DataFrame:
             "q1": q1,
             "median": median,
             "q3": q3,
-            "lowerfence": float(group[group >= q1 - reach].min()),
-            "upperfence": float(group[group <= q3 + reach].max()),
+            "lowerfence": min(q1, float(group[group >= q1 - reach].min())),
+            "upperfence": max(q3, float(group[group <= q3 + reach].max())),
         }
     return pd.DataFrame.from_dict(rows, orient="index")
 

@@ -227,7 +227,7 @@ def _empty_note(empty: list[str], config_path: Path) -> str:
     )
 
 
-def render(data: ReportData, config_path: Path, warehouse: Path) -> str:
+def render(data: ReportData, config_path: Path, warehouse: Path, timezone: str = "UTC") -> str:
     """The page's HTML."""
     sections: list[tuple[str, str, str]] = []
     frame = comparison_frame(data["time_to_data_stats"], data["transfer_comparison"])
@@ -239,7 +239,7 @@ def render(data: ReportData, config_path: Path, warehouse: Path) -> str:
         sections.append(("cdf", "Time to data, cumulative", _figure(figs.cdf_figure(samples))))
     jobs = data["fct_count_jobs"]
     if not jobs.empty:
-        body = "".join(_figure(f) for f in figs.queue_figures(jobs))
+        body = "".join(_figure(f) for f in figs.queue_figures(jobs, timezone))
         tables = _queue_stats(data["queue_time_stats"]) + _worst_days(data["queue_time_daily"])
         sections.append(("queue", "Queue time", body + tables))
     offload = figs.offload_figures(
@@ -272,9 +272,14 @@ def render(data: ReportData, config_path: Path, warehouse: Path) -> str:
 
 
 def build_report(
-    config_path: Path, warehouse: Path, out: Path, build_results: Path | None = None
+    config_path: Path,
+    warehouse: Path,
+    out: Path,
+    build_results: Path | None = None,
+    timezone: str = "UTC",
 ) -> ReportResult:
-    """Write `out/index.html`, `out/plotly.min.js` and the comparison as .tex, .md and .csv."""
+    """Write `out/index.html`, `out/plotly.min.js` and the comparison as .tex, .md and .csv
+    (days and months of the figures in the facility's `timezone`)."""
     data = read_marts(warehouse)
     if build_results is not None:
         data.build = read_build_results(build_results)
@@ -284,7 +289,7 @@ def build_report(
     if not script.exists() or script.stat().st_size != len(plotly_js.encode("utf-8")):
         script.write_text(plotly_js, encoding="utf-8")
     index = out / "index.html"
-    index.write_text(render(data, config_path, warehouse), encoding="utf-8")
+    index.write_text(render(data, config_path, warehouse, timezone), encoding="utf-8")
     frame = comparison_frame(data["time_to_data_stats"], data["transfer_comparison"])
     artefacts = []
     for name, text in (

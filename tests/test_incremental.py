@@ -220,3 +220,64 @@ def test_refresh_with_nothing_new_skips_dbt_and_touch_or_full_refresh_does_not(
     for name, rows in rebuilt.items():
         assert rows, f"{name} is empty"
         assert incremental[name] == rows, name
+
+
+def count_jobs_missing(warehouse: Path) -> int:
+    """Jobs of the staging table that pass the count-job filters but int_count_jobs_filtered
+    lacks."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        ((missing,),) = con.execute(
+            """
+            select count(*) from staging.stg_slurm__jobs as jobs
+            where contains(jobs.job_name, 'distiller-count') and jobs.req_nodes = 4
+                and contains(jobs.qos, 'realtime_') and jobs.exit_code = '0:0'
+                and jobs.started_at is not null
+                and jobs.job_id not in (select job_id from staging.int_count_jobs_filtered)
+            """
+        ).fetchall()
+    finally:
+        con.close()
+    return int(missing)
+
+
+def test_many_changed_partitions_and_a_selective_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src, live = tmp_path / "src", tmp_path / "live"
+    write_demo(src, scale=1, seed=5)
+    live.mkdir()
+    shutil.copyfile(src / "turnaround.toml", live / "turnaround.toml")
+    config = live / "turnaround.toml"
+    sacct = sorted(p.name for p in (src / "slurm").glob("sacct_*.txt"))
+    for relative in ("distiller_db", "stempy", "ncem", "nersc"):
+        reveal(src, live, relative)
+    for name in sacct[:-2]:
+        reveal(src, live, f"slurm/{name}")
+    succeeded(refresh(config))
+    state = config.parent / "dbt" / "last_build_state.json"
+    assert json.loads(state.read_text())["models_logic"]
+
+    # more changed partitions than TURNAROUND_MAX_LITERALS: selected by a subquery on the
+    # fingerprints the first pre-hook kept, not listed
+    reveal(src, live, f"slurm/{sacct[-2]}")
+    monkeypatch.setenv("TURNAROUND_MAX_LITERALS", "0")
+    many = succeeded(refresh(config))
+    monkeypatch.delenv("TURNAROUND_MAX_LITERALS")
+    code = compiled(many, "int_count_jobs_filtered")
+    assert "_incremental_fingerprints" in code and "job_id in ('" not in code
+    assert not json.loads(state.read_text())["full_refresh"]
+    assert count_jobs_missing(live / "warehouse.duckdb") == 0
+
+    # int_count_jobs_filtered alone reads the staging table as the last build left it, older
+    # than the raw rows it fingerprints: the next complete build must not trust its records
+    reveal(src, live, f"slurm/{sacct[-1]}")
+    assert turnaround("load", "--config", str(config)).returncode == 0
+    only = turnaround("build", "--config", str(config), "--select", "int_count_jobs_filtered")
+    assert only.returncode == 0, only.stdout + only.stderr
+    assert json.loads(state.read_text())["models_logic"] is None
+    done = turnaround("build", "--config", str(config))
+    assert done.returncode == 0, done.stdout + done.stderr
+    after = json.loads(state.read_text())
+    assert after["full_refresh"] and after["models_logic"]
+    assert count_jobs_missing(live / "warehouse.duckdb") == 0

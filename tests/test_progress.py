@@ -71,3 +71,14 @@ def test_batches_count_as_the_files_they_hold() -> None:
     assert "\rrec_status (json)  300/700 files" in text
     assert "\rrec_status (json)  600/700 files" in text
     assert text.endswith("\rrec_status (json)  700/700 files\n")
+
+
+def test_a_load_that_fails_ends_the_line_before_its_error() -> None:
+    out = Terminal()
+    drawn = progress([1, 2, 3], "slurm (sacct)", out, every_s=0, after_s=0)
+    assert next(drawn) == 1
+    assert next(drawn) == 2  # 1/3 drawn
+    drawn.close()  # what the caller's exception does to the generator
+    text = out.getvalue()
+    assert "\rslurm (sacct)  1/3 files" in text
+    assert text.endswith("/s \n") and "3/3" not in text  # the line ended, not completed

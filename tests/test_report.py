@@ -192,18 +192,18 @@ def test_figures_hold_summaries_so_the_page_does_not_grow_with_the_data() -> Non
     )
     distributions = figs.distribution_figures(samples)
     cdf = figs.cdf_figure(samples)
-    queue = figs.queue_figures(jobs)
+    queue = figs.queue_figures(jobs, "America/Los_Angeles")
     for figure in [*distributions, cdf, *queue]:
         assert len(figure.figure.to_json()) < 150_000, figure.key  # samples would be MBs
     # a histogram's bars: each workflow's share of its kept samples per bin, summing to 1
     kept = samples[(samples["scan_size"] == 512) & ~samples["is_outlier"]]
     bars = {trace.name: trace for trace in distributions[2].figure.data}
     streamed = kept.loc[kept["workflow"] == "streaming", "time_to_data_s"].to_numpy()
-    step = (kept["time_to_data_s"].max() - kept["time_to_data_s"].min()) / figs.BINS
-    edges = kept["time_to_data_s"].min() + step * np.arange(figs.BINS + 1)
-    expected, _ = np.histogram(streamed, bins=edges)
+    span = (kept["time_to_data_s"].min(), kept["time_to_data_s"].max())
+    expected, _ = np.histogram(streamed, bins=figs.BINS, range=span)
     assert np.allclose(bars["Streaming"].y, expected / streamed.size)
-    assert sum(bars["File transfer"].y) == pytest.approx(1.0)
+    for trace in bars.values():  # the largest value is in the last bin, not dropped
+        assert sum(trace.y) == pytest.approx(1.0)
     # the CDF: a few hundred steps, from the smallest value to the largest at share 1
     curve = cdf.figure.data[0]
     first = np.sort(
@@ -216,15 +216,29 @@ def test_figures_hold_summaries_so_the_page_does_not_grow_with_the_data() -> Non
     assert (curve.x[0], curve.x[-1], curve.y[-1]) == (first[0], first[-1], 1.0)
     index = np.searchsorted(first, curve.x[len(curve.x) // 2], side="right")
     assert curve.y[len(curve.y) // 2] == index / first.size
-    # per day the longest wait and its job; per month the median
-    by_day = jobs.assign(day=submitted.strftime("%Y-%m-%d")).groupby("day")["queue_time_s"]
+    # per facility-local day the longest wait and its job; per month the median
+    local = submitted.tz_convert("America/Los_Angeles")
+    by_day = jobs.assign(day=local.strftime("%Y-%m-%d")).groupby("day")["queue_time_s"]
     longest = queue[1].figure.data[1]
     assert list(longest.y) == list(by_day.max().to_numpy() + 1)
+    assert longest.x[0] == "2022-12-31"  # the first UTC hours of 2023 are 2022 in California
     months = queue[2].figure.data[0]
-    month_of = submitted.strftime("%Y-%m")
+    month_of = local.strftime("%Y-%m")
     assert list(months.median) == list(
         (jobs["queue_time_s"] + 1).groupby(month_of).median().astype(float)
     )
+
+
+def test_box_whiskers_never_end_inside_the_box() -> None:
+    values = pd.Series([1.0, 101.0, 101.0, 101.0, 1.0, 1.0, 1.0, 101.0])
+    groups = pd.Series(["a"] * 4 + ["b"] * 4)
+    boxes = figs._tukey_boxes(values, groups)
+    # a: q1 = 76 and no value between 76 - 1.5 IQR and 76 but 1, which is outside the reach
+    assert boxes.loc["a", "q1"] == 76.0
+    assert boxes.loc["a", "lowerfence"] == 76.0
+    assert boxes.loc["b", "q3"] == 26.0
+    assert boxes.loc["b", "upperfence"] == 26.0
+    assert (boxes["lowerfence"] <= boxes["q1"]).all() and (boxes["upperfence"] >= boxes["q3"]).all()
 
 
 def test_latex_table_rounds_to_the_papers_values(report_dir: Path) -> None:
