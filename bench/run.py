@@ -807,8 +807,8 @@ def render(
         "after generating it, so the floor passes and the loader all find the files in the "
         "page cache. **loader** is the time `turnaround load` reports for the source (finding, "
         "stat'ing, reading, hashing, parsing and writing its files, in the process that also "
-        "forks the workers), without the interpreter's start and the commit; **load process** "
-        "is the wall time of the whole command.",
+        "forks the workers), without the interpreter's start (imports included) and the "
+        "commit; **load process** is the wall time of the whole command.",
         "- **stat floor**: `os.walk` plus `os.stat` of every file of `ncem/rec_status`, right "
         "after the read floor; **no-op reload**: `turnaround load rec_status` again with "
         "nothing new, what the ledger's change detection costs against that walk floor.",
