@@ -94,6 +94,13 @@
     }) }}
 {%- endmacro %}
 
+{#- Two fingerprint rows (aliases `seen` and `current_inputs`) of the same partition agree. -#}
+{% macro fingerprints_match() -%}
+    seen.partition_key = current_inputs.partition_key
+    and seen.input_rows = current_inputs.input_rows
+    and seen.input_load_id = current_inputs.input_load_id
+{%- endmacro %}
+
 {#- Keys of the partitions whose current fingerprint (`current`: SQL giving them) differs from
     the one recorded at the model's last build (new partitions included). -#}
 {% macro changed_partitions(current) -%}
@@ -102,10 +109,7 @@
     where not exists (
         select 1
         from ({{ turnaround.recorded_partitions() }}) as seen
-        where
-            seen.partition_key = current_inputs.partition_key
-            and seen.input_rows = current_inputs.input_rows
-            and seen.input_load_id = current_inputs.input_load_id
+        where {{ turnaround.fingerprints_match() }}
     )
 {%- endmacro %}
 
@@ -172,10 +176,7 @@
         and not exists (
             select 1
             from ({{ turnaround.current_partitions() }}) as current_inputs
-            where
-                current_inputs.partition_key = seen.partition_key
-                and current_inputs.input_rows = seen.input_rows
-                and current_inputs.input_load_id = seen.input_load_id
+            where {{ turnaround.fingerprints_match() }}
         )
 {%- endmacro %}
 
