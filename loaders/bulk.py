@@ -22,7 +22,14 @@ from loaders.config import InputSpec
 from loaders.errors import LoadError
 from loaders.sources import KINDS, Parsed
 from loaders.sources.files import NCEM_NAMES, NERSC_NAMES, listing_line
-from loaders.sources.slurm import SACCT_FIELDS, sacct_line
+from loaders.sources.slurm import (
+    SACCT_FIELDS,
+    Layout,
+    headerless_layout,
+    is_header,
+    layout_of,
+    sacct_line,
+)
 
 if TYPE_CHECKING:
     from loaders.pipeline import RawWriter
@@ -62,17 +69,18 @@ def _slurm_time_ok(column: str) -> str:
     )
 
 
-def _sacct_sql() -> str:
-    """Classify sacct lines: 'row', 'blank' (skipped, like a header in the format's order),
-    'python' (let the Python reader judge), 'file' (a header in another order: the whole file
-    goes to Python, since it reorders the lines after it)."""
-    header = _sql_string("|".join(SACCT_FIELDS))
+def _sacct_sql(layout: Layout, headers: tuple[str, ...]) -> str:
+    """Classify sacct lines of one layout: 'row', 'blank' (skipped, like a header naming this
+    layout), 'python' (let the Python reader judge: a `|` in a name, a bad value), 'file' (a
+    header of another layout: the whole file goes to Python, since it reorders the lines
+    after it). A `--parsable` line's trailing empty field is dropped first."""
     names = ", ".join(_sql_string(name) for name in SACCT_FIELDS)
-    f = [f"f[{i + 1}]" for i in range(len(SACCT_FIELDS))]
-    _, job_id, timelimit, elapsed, submit, start, end, req_nodes, *_ = f
+    width = layout.width
+    columns = [f"f[{at + 1}]" if at is not None else "null" for at in layout.positions]
+    _, job_id, timelimit, elapsed, submit, start, end, req_nodes, *_ = columns
     row_ok = " and ".join(
         [
-            f"len(f) = {len(SACCT_FIELDS)}",
+            f"len(f) = {width}",
             f"{job_id} <> ''",
             *(_slurm_time_ok(c) for c in (submit, start, end)),
             f"regexp_full_match({elapsed}, {_sql_string(_SLURM_DURATION)})",
@@ -81,18 +89,56 @@ def _sacct_sql() -> str:
             f"regexp_full_match({req_nodes}, '^(\\d{{1,9}})?$')",
         ]
     )
+    known = ", ".join(_sql_string(header) for header in headers)
     return f"""
-        select line, text, {", ".join(f"{c} as c{i}" for i, c in enumerate(f))},
+        select line, text, {", ".join(f"{c} as c{i}" for i, c in enumerate(columns))},
             case
                 when text is null then 'blank'
-                when text = {header} then 'blank'
+                when text in ({known}) then 'blank'
                 when list_has_all(list_transform(f, x -> replace(x, chr(65279), '')),
                     [{names}]) then 'file'
                 when {row_ok} then 'row'
                 else 'python'
             end as verdict
-        from (select line, text, string_split(text, '|') as f from bulk_lines)
+        from (
+            select line, text,
+                case when len(s) = {width + 1} and s[{width + 1}] = '' then s[1:{width}]
+                    else s end as f
+            from (select line, text, string_split(text, '|') as s from bulk_lines)
+        )
     """
+
+
+def _first_line(data: bytes) -> str:
+    """The first line of text that is not blank."""
+    start = 0
+    while start < len(data):
+        end = data.find(b"\n", start)
+        end = len(data) if end == -1 else end
+        line = data[start:end]
+        if line.strip():
+            return line.decode("utf-8")
+        start = end + 1
+    return ""
+
+
+def _sacct_format(spec: InputSpec, data: bytes) -> LineFormat:
+    """How SQL reads one sacct file: the layout its first line names (a header) or the
+    input's headerless layout, and the header lines that name that layout (skipped)."""
+    first = _first_line(data)
+    if is_header(first.split("|")):
+        layout = layout_of(spec.source, None, first.split("|"))
+        header = first
+    else:
+        layout = headerless_layout(spec.source, spec.sacct_format)
+        header = "|".join(spec.sacct_format or SACCT_FIELDS)
+    headers = (header.removesuffix("|"), header.removesuffix("|") + "|")
+
+    def python_line(parsed: Parsed, line: int, raw: str) -> None:
+        sacct_line(parsed, line, raw, layout)
+
+    columns = tuple(f"c{i}" for i in range(len(layout.positions)))
+    return LineFormat(_sacct_sql(layout, headers), columns, python_line)
 
 
 def _listing_sql(pattern: str, prefix: str, suffix: str, fields: dict[str, str], fits: str) -> str:
@@ -163,14 +209,7 @@ def _nersc_line(parsed: Parsed, line: int, raw: str) -> None:
     listing_line(parsed, line, raw, NERSC_NAMES, nersc_name_fields)
 
 
-def _sacct_line(parsed: Parsed, line: int, raw: str) -> None:
-    sacct_line(parsed, line, raw, raw.split("|"), None, len(SACCT_FIELDS))
-
-
 FORMATS: dict[tuple[str, str], LineFormat] = {
-    ("slurm", "sacct"): LineFormat(
-        _sacct_sql(), tuple(f"c{i}" for i in range(len(SACCT_FIELDS))), _sacct_line
-    ),
     ("ncem_data_files", "stat"): LineFormat(
         _listing_sql(_NCEM, NCEM_NAMES.prefix, NCEM_NAMES.suffix, _NCEM_FIELDS, _NCEM_FITS),
         ("file_path", "g1", "g2", "mtime"),
@@ -217,8 +256,13 @@ def parse(
     key = stored(str(path))
     if replaced:
         writer.delete_file(key)
-    form = FORMATS.get((spec.source, spec.format))
-    if form is None or not plain(data) or data.isspace() or not data or has_long_line(data):
+    if not plain(data) or data.isspace() or not data or has_long_line(data):
+        return parse_file(spec, path, data, strict)
+    if (spec.source, spec.format) == ("slurm", "sacct"):
+        form: LineFormat | None = _sacct_format(spec, data)
+    else:
+        form = FORMATS.get((spec.source, spec.format))
+    if form is None:
         return parse_file(spec, path, data, strict)
     con = writer.con
     with tempfile.NamedTemporaryFile(prefix="turnaround-", suffix=".txt") as copy:

@@ -106,6 +106,14 @@ class InputSpec:
     #: format postgres: the connection string, or the environment variable holding it
     dsn: str | None = None
     dsn_env: str | None = None
+    #: format postgres: seconds a statement may run (a locked table) before the pull gives up
+    timeout_s: float = 60.0
+    #: format sacct: the `--format` field list of headerless files (default: the README's)
+    sacct_format: tuple[str, ...] | None = None
+
+    def reader_options(self) -> dict[str, object]:
+        """Keyword arguments this input's reader takes besides the path and the bytes."""
+        return {"sacct_format": self.sacct_format} if self.sacct_format else {}
 
     def connection_string(self) -> str:
         """The DSN of a database input (from `dsn`, or the variable `dsn_env` names)."""
@@ -262,8 +270,17 @@ def _input_spec(path: Path, base: Path, number: int, item: object) -> InputSpec:
         dsn, dsn_env = item.get("dsn"), item.get("dsn_env")
         if (dsn is None) == (dsn_env is None) or not isinstance(dsn or dsn_env, str):
             raise ConfigError(path, f"{where}: a postgres input needs dsn or dsn_env (one)")
+        timeout = item.get("timeout_s", 60)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise ConfigError(path, f"{where}: 'timeout_s' must be a positive number of seconds")
         return InputSpec(
-            source=source, format=fmt, paths=(), base_dir=base, dsn=dsn, dsn_env=dsn_env
+            source=source,
+            format=fmt,
+            paths=(),
+            base_dir=base,
+            dsn=dsn,
+            dsn_env=dsn_env,
+            timeout_s=float(timeout),
         )
     paths = item.get("paths")
     if isinstance(paths, str):
@@ -273,7 +290,38 @@ def _input_spec(path: Path, base: Path, number: int, item: object) -> InputSpec:
     zone = item.get("timezone")
     if zone is not None:
         _check_zone(path, zone, f"{where}: ")
-    return InputSpec(source=source, format=fmt, paths=tuple(paths), base_dir=base, timezone=zone)
+    return InputSpec(
+        source=source,
+        format=fmt,
+        paths=tuple(paths),
+        base_dir=base,
+        timezone=zone,
+        sacct_format=_sacct_format(path, where, fmt, item.get("sacct_format")),
+    )
+
+
+def _sacct_format(path: Path, where: str, fmt: str, value: object) -> tuple[str, ...] | None:
+    """An input's `sacct_format` (`"JobID,JobName,..."` as sacct's --format takes it, or a
+    list): the field order of headerless sacct lines, holding every field the loader needs."""
+    if value is None:
+        return None
+    from loaders.sources.slurm import SACCT_FIELDS
+
+    if fmt != "sacct":
+        raise ConfigError(path, f"{where}: 'sacct_format' applies to format sacct only")
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise ConfigError(path, f"{where}: 'sacct_format' must be a list of sacct field names")
+    names = tuple(name.strip() for name in value)
+    missing = [name for name in SACCT_FIELDS if name not in names]
+    if missing:
+        raise ConfigError(
+            path,
+            f"{where}: 'sacct_format' lacks {', '.join(missing)} (it needs every one of "
+            f"{','.join(SACCT_FIELDS)})",
+        )
+    return names
 
 
 def _check_zone(path: Path, zone: object, where: str = "") -> None:

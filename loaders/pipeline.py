@@ -450,45 +450,67 @@ def _pull_distiller(
     summary: LoadSummary,
     options: LoadOptions,
 ) -> None:
-    """Read the Distiller database's (scan, job) pairs newer than the last pull."""
+    """Read a snapshot of the Distiller database's (scan, job) pairs; when it differs from the
+    last pull's, it replaces that pull's rows (a job whose slurm_id was set since, a scan linked
+    to an old job: every pair as it is now)."""
     from loaders.sources import distiller_pg  # psycopg is imported only to pull
 
     tally = summary.sources.setdefault(spec.source, SourceTally())
     dsn = spec.connection_string()
-    name = distiller_pg.redacted(dsn)
-    (after,) = con.execute(
-        "select coalesce(max(max_job_id), 0) from raw.distiller_pulls where dsn = ?", [name]
-    ).fetchone() or (0,)
     started = time.time()
-    strict = options.strict
-    job = Job(spec, load_id, strict, False)
+    job = Job(spec, load_id, options.strict, False)
     writer = RawWriter(con, spec.source, load_id, spec.timezone, options.spool_root)
     batch = Batch()
+    known = _known_files(con, spec.source)
+
+    def last_digest(database: str) -> str | None:
+        before = known.get(database)
+        return None if before is None or options.rehash else before.sha256
+
     try:
-        result = distiller_pg.pull(dsn, int(after))
+        result = distiller_pg.pull(dsn, spec.timeout_s, last_digest)
     except LoadError as exc:
-        if strict:
+        if options.strict:
             raise
-        unreadable(job, batch, name, exc, started)
+        unreadable(job, batch, exc.path, exc, started)
         _tally(summary, spec.source, batch)
         writer.add(batch)
         writer.flush()
         return
     parsed = result.parsed
-    if strict and parsed.rejects:
+    if parsed is not None and options.strict and parsed.rejects:
         first = parsed.rejects[0]
-        raise LoadError(name, first.line, first.reason)
-    if not parsed.rows and not parsed.rejects:
+        raise LoadError(result.database, first.line, first.reason)
+    before = known.get(result.database)
+    changed = parsed is not None and (before is None or before.sha256 != result.digest)
+    if parsed is not None and changed:
+        # the rows of pulls from before snapshots (named by the DSN, one per job-id range)
+        con.execute(
+            "delete from raw.distiller_db where starts_with(_source_file, ?)",
+            [distiller_pg.legacy_name(dsn) + "#jobs>"],
+        )
+        replaced = before is not None
+        settle(
+            job, batch, result.database, started, None, None, result.digest, parsed, None, replaced
+        )
+        _tally(summary, spec.source, batch)
+        writer.add(batch)
+        writer.flush()
+    else:
         tally.files_unchanged += 1
-        return
-    key = f"{name}#jobs>{after}"
-    settle(job, batch, key, started, None, None, None, parsed, None, False)
-    _tally(summary, spec.source, batch)
-    writer.add(batch)
-    writer.flush()
     con.execute(
-        "insert into raw.distiller_pulls values (?, ?, ?, ?, ?, ?)",
-        [name, after, result.max_job_id, len(parsed.rows), load_id, datetime.now(UTC)],
+        "insert into raw.distiller_pulls (dsn, after_job_id, max_job_id, rows, load_id, "
+        "pulled_at, schema_era, pairs, changed) values (?, 0, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            result.database,
+            max((int(row[0]) for row in parsed.rows), default=0) if parsed else 0,  # type: ignore[call-overload]
+            len(parsed.rows) if parsed else 0,
+            load_id,
+            datetime.now(UTC),
+            result.era,
+            result.pairs,
+            changed,
+        ],
     )
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from loaders.config import Config
 from loaders.errors import TurnaroundError
-from loaders.sources.slurm import SACCT_FIELDS
+from loaders.sources.slurm import PULL_FIELDS
 from loaders.warehouse import connect, create_raw_schema
 
 SACCT_STAMP = "%Y-%m-%dT%H:%M:%S"
@@ -75,7 +75,8 @@ def last_pulled_end(config: Config) -> datetime | None:
 
 
 def sacct_command(start: datetime, end: datetime) -> list[str]:
-    """The sacct call for one window: allocations only, duplicates (requeued jobs) kept."""
+    """The sacct call for one window: allocations only, duplicates (requeued jobs) kept, the
+    job's state asked for (a job cancelled while running ends with ExitCode 0:0 too)."""
     sacct = shutil.which("sacct")
     if sacct is None:
         raise TurnaroundError("sacct is not on PATH: run pull-slurm on a Slurm login node")
@@ -85,7 +86,7 @@ def sacct_command(start: datetime, end: datetime) -> list[str]:
         "--allocations",
         "--duplicates",
         "--allusers",
-        f"--format={','.join(SACCT_FIELDS)}",
+        f"--format={','.join(PULL_FIELDS)}",
         f"--starttime={start.strftime(SACCT_STAMP)}",
         f"--endtime={end.strftime(SACCT_STAMP)}",
     ]

@@ -215,7 +215,7 @@ def parse_file(
     read at all (bad name, header, JSON) is one rejected record. `strict` turns the first
     reject into a LoadError instead."""
     try:
-        parsed = KINDS[spec.source].readers[spec.format](path, data)
+        parsed = KINDS[spec.source].readers[spec.format](path, data, **spec.reader_options())
     except LoadError as exc:
         if strict:
             raise

@@ -65,6 +65,7 @@ create table if not exists raw.slurm_pulls (
 
 DISTILLER_PULLS_DDL = """
 create table if not exists raw.distiller_pulls (
+    -- the database (host, port, name; never a password)
     dsn varchar not null,
     after_job_id bigint not null,
     max_job_id bigint not null,
@@ -114,8 +115,22 @@ def create_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         columns = [f"{name} varchar" for name in kind.columns]
         columns += [f"{name} {sql_type}" for name, sql_type in META_COLUMNS]
         con.execute(f"create table if not exists raw.{source} ({', '.join(columns)})")
-        con.execute(f"alter table raw.{source} add column if not exists _time_zone varchar")
+        # a warehouse of an earlier version gains the columns added since (all nullable)
+        present = {
+            name
+            for (name,) in con.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = 'raw' and table_name = ?",
+                [source],
+            ).fetchall()
+        }
+        for name in (*kind.columns, "_time_zone"):
+            if name not in present:
+                con.execute(f"alter table raw.{source} add column {name} varchar")
     # the stat a file had when loaded: an unchanged size and mtime skip reading it again
     con.execute("alter table raw.loads add column if not exists mtime_ns bigint")
     con.execute(PULLS_DDL)
     con.execute(DISTILLER_PULLS_DDL)
+    # pulls are snapshots since: the schema era read, the pairs read, whether they changed
+    for name, sql_type in (("schema_era", "integer"), ("pairs", "bigint"), ("changed", "boolean")):
+        con.execute(f"alter table raw.distiller_pulls add column if not exists {name} {sql_type}")

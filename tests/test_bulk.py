@@ -154,6 +154,44 @@ def test_sacct_lines_read_by_duckdb_equal_the_python_reader(
     assert got == expected
 
 
+STATES = st.sampled_from(["COMPLETED", "CANCELLED by 0", "TIMEOUT", "", "RUNNING", "a|b"])
+
+
+@st.composite
+def sacct_files_with_state(draw: st.DrawFn) -> str:
+    """sacct output asked for State somewhere in its --format, maybe with --parsable's
+    trailing bars, maybe headerless (read with the default order: all rejected the same way),
+    job names holding bars among the lines."""
+    names = [*SACCT_FIELDS]
+    names.insert(draw(st.integers(0, len(names))), "State")
+    end = "|" if draw(st.booleans()) else ""
+    header = ["|".join(names) + end] if draw(st.booleans()) else []
+    lines = []
+    for _ in range(draw(st.integers(0, 8))):
+        record = dict(
+            zip(
+                SACCT_FIELDS,
+                draw(sacct_lines().filter(lambda x: x.count("|") == 10)).split("|"),
+                strict=True,
+            )
+        )
+        record["State"] = draw(STATES)
+        record["JobName"] = draw(TEXT)  # bars among its characters
+        lines.append("|".join(record[name] for name in names) + end)
+    return "\n".join(header + lines) + "\n"
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=sacct_files_with_state())
+def test_sacct_with_state_and_parsable_bars_read_by_duckdb_equal_the_python_reader(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, text: str
+) -> None:
+    expected, got = both_ways(con, tmp_path, "slurm", "sacct", text.encode())
+    assert got == expected
+
+
 NCEM_NAMES = st.sampled_from(
     [
         "data_scan0000012345_00.data",

@@ -115,7 +115,7 @@ def test_windows_are_consecutive_in_utc_with_allocations_and_duplicates(site: Pa
             assert flag in args
         assert (
             "--format=JobName,JobID,Timelimit,Elapsed,Submit,Start,End,ReqNodes,QOS,User,"
-            "ExitCode" in args
+            "ExitCode,State" in args
         )
     files = sorted((site / "slurm" / "pulled").glob("*.txt"))
     assert [f.name for f in files] == [

@@ -43,7 +43,8 @@ class Parsed:
         return True
 
 
-Reader = Callable[[Path | str, bytes], Parsed]
+#: (path, bytes, **the input's reader options) -> Parsed
+Reader = Callable[..., Parsed]
 
 
 @dataclass(frozen=True)

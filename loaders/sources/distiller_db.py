@@ -16,7 +16,8 @@ from loaders.sources.common import (
     field_count_error,
 )
 
-COLUMNS = ("id", "slurm_id", "elapsed", "scan_width", "scan_height")
+#: the exports' columns, then the Distiller job's id and type (known to a database pull only)
+COLUMNS = ("id", "slurm_id", "elapsed", "scan_width", "scan_height", "job_id", "job_type")
 HEADER = ["id", "slurm_id", "elapsed"]
 _NAME = re.compile(r"^(\d+)_(\d+)\.csv$")
 
@@ -46,7 +47,7 @@ def read_csv(path: Path | str, data: bytes) -> Parsed:
             values.integer_error(slurm_id, "slurm_id", optional=True),
             values.interval_error(elapsed),
         ):
-            parsed.rows.append((line, scan_id, slurm_id, elapsed, width, height))
+            parsed.rows.append((line, scan_id, slurm_id, elapsed, width, height, None, None))
     return parsed
 
 

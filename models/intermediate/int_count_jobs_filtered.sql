@@ -1,5 +1,8 @@
 -- Slurm jobs that are Distiller counting runs on the realtime nodes and finished cleanly:
--- the filters of the published analysis, each a dbt var.
+-- the filters of the published analysis, each a dbt var. Where the input carried sacct's
+-- State, the job must also have ended in one of var count_job_states (a job cancelled while
+-- running, or a TIMEOUT, also shows ExitCode 0:0); inputs without State keep the published
+-- filter.
 -- Incremental by job id: a build redoes the jobs whose sacct lines changed (a job repeated by an
 -- overlapping window, a replaced file; see macros/incremental.sql).
 {{ config(
@@ -32,6 +35,7 @@ count_jobs as (
         qos,
         req_nodes,
         exit_code,
+        state,
         submitted_at,
         started_at,
         ended_at,
@@ -46,6 +50,7 @@ count_jobs as (
         and req_nodes = {{ var("count_job_req_nodes") }}
         and {{ contains_text('qos', var("count_job_qos_contains")) }}
         and exit_code = {{ sql_string(var("count_job_exit_code")) }}
+        and (state is null or state in {{ sql_list(var("count_job_states")) }})
 )
 
 select * from count_jobs

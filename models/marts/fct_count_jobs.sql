@@ -1,5 +1,6 @@
 -- One row per (Slurm counting job, Distiller scan) after the filters: the published
--- `merged_job_info`.
+-- `merged_job_info`. Only scans of the sizes the analysis covers (those of the experiments
+-- seed) count: a 64 x 64 scan's job, or a scan Distiller has no size of, stays out.
 with
 
 jobs as (
@@ -8,6 +9,14 @@ jobs as (
 
 scan_jobs as (
     select * from {{ ref('stg_distiller__scan_jobs') }}
+),
+
+experiments as (
+    select * from {{ ref('experiments') }}
+),
+
+scan_sizes as (
+    select distinct scan_size from experiments
 ),
 
 jobs_with_scans as (
@@ -33,6 +42,7 @@ jobs_with_scans as (
         jobs.exit_code
     from jobs
     inner join scan_jobs on jobs.job_id = scan_jobs.slurm_job_id
+    inner join scan_sizes on scan_jobs.scan_size = scan_sizes.scan_size
     where scan_jobs.distiller_elapsed_s <= {{ var('max_distiller_elapsed_s') }}
 )
 
