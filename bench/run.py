@@ -13,9 +13,13 @@ Measures, in one run on this machine, each stage as its own `turnaround` process
 - the rec_status JSON loader against references (bench/reference.py): a plain Python read of
   every status file (target at x100: loader at most 1.5x that floor), `os.stat` of the tree
   (the walk floor, against a no-op reload), and the analysis notes' `cat | jq` + `date` loop
-  over a 1,000-file sample (target at x100: the loader 1000x faster per file).
+  over a 1,000-file sample (target at x100: the loader 1000x faster per file);
+- the pull from Distiller's PostgreSQL database at x100 the published rows (bench/distiller.py:
+  a throwaway PostgreSQL server): first pull, a pull with nothing changed, a pull after one job
+  changed (no target).
 
     .venv/bin/python bench/run.py [--scales 1,10,100] [--seed 0] [--work DIR] [--keep]
+        [--distiller-scale 100] [--skip-distiller]
 
 Needs jq, bash and GNU date for the cat|jq reference. Demo data goes to a temporary folder under
 /tmp (or under --work DIR) and is removed at the end unless --keep.
@@ -37,6 +41,7 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -47,6 +52,9 @@ from bench import reference  # noqa: E402
 from bench.oneday import HeldBack, hold_back_day, manifest, restore  # noqa: E402
 from loaders.config import SOURCES  # noqa: E402
 from tests.conftest import INPUTS, write_published_config  # noqa: E402
+
+if TYPE_CHECKING:
+    from bench.distiller import DistillerResult
 
 TURNAROUND = str(Path(sys.executable).with_name("turnaround"))
 DBT = str(Path(sys.executable).with_name("dbt"))
@@ -548,6 +556,47 @@ def targets(results: list[ScaleResult], startup: float, pandas: float) -> list[s
     return table(["target (at x100)", "measured", "verdict"], "lll", rows)
 
 
+def distiller_section(result: DistillerResult | None) -> list[str]:
+    """The Distiller database pull (bench/distiller.py): a table and a reading; nothing when
+    it did not run (--skip-distiller)."""
+    if result is None:
+        return []
+    first, same, one = result.pulls
+    return [
+        f"## Distiller database pull (\N{MULTIPLICATION SIGN}{result.scale}, "
+        f"{result.pairs:,} pairs)",
+        "",
+        "An era-2 Distiller database in a throwaway PostgreSQL 15 server (bench/distiller.py): "
+        f"the {result.published_pairs:,} (scan, job) pairs of the published rows and of the "
+        f"rows that must not count, copied x{result.scale} in SQL (ids offset, scan metadata "
+        "kept), then VACUUM ANALYZE; each pull is the whole `turnaround load --config F "
+        "distiller_db` process (input format `postgres`, the SELECT-only role over 127.0.0.1), "
+        "and after each `raw.distiller_pulls` and `raw.distiller_db` must hold every pair. "
+        "pairs/s: the pairs the pull read / its wall time. No target.",
+        "",
+        *table(
+            ["pull", "wall s", "pairs/s", "peak RSS MiB"],
+            "lrrr",
+            (
+                [
+                    pull.name,
+                    f"{pull.run.wall:.2f}",
+                    f"{pull.pairs_per_second:,.0f}",
+                    f"{pull.run.rss_mib:,.0f}",
+                ]
+                for pull in result.pulls
+            ),
+        ),
+        "",
+        f"Reading: the server hashes all {result.pairs:,} pairs first, so a pull that finds "
+        f"nothing changed reads one row and takes {same.run.wall:.1f} s against "
+        f"{first.run.wall:.1f} s for the first and {one.run.wall:.1f} s when one job's change "
+        f"replaces the whole snapshot, at most {max(p.run.rss_mib for p in result.pulls):,.0f}"
+        " MiB.",
+        "",
+    ]
+
+
 def render(
     published: list[tuple[str, Timed, str]],
     results: list[ScaleResult],
@@ -559,6 +608,7 @@ def render(
     startup: float,
     dbt_start: float,
     pandas: float,
+    distiller: DistillerResult | None = None,
 ) -> str:
     noop = published[-1]
     lines = [
@@ -774,6 +824,7 @@ def render(
             ),
         ),
         "",
+        *distiller_section(distiller),
         "## How each number was taken",
         "",
         "- **wall**: `time.perf_counter()` around one `turnaround` child process, from start to "
@@ -854,7 +905,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--keep", action="store_true", help="keep the generated data and warehouses"
     )
+    parser.add_argument(
+        "--distiller-scale",
+        type=int,
+        default=100,
+        help="the Distiller database pull at this many times the published rows (default 100)",
+    )
+    parser.add_argument(
+        "--skip-distiller",
+        action="store_true",
+        help="do not time the Distiller database pull (it needs the PostgreSQL server programs)",
+    )
     args = parser.parse_args(argv)
+    if args.distiller_scale < 1:
+        parser.error("--distiller-scale: 1 or more")
     try:
         args.scale_list = [int(s) for s in args.scales.split(",") if s.strip()]
     except ValueError:
@@ -895,6 +959,11 @@ def main(argv: list[str] | None = None) -> None:
         pandas = median_run(with_pandas).wall - median_run(python).wall
         published = bench_published(root)
         results = [bench_scale(s, args.seed, root, full_refresh_flag) for s in args.scale_list]
+        distiller = None
+        if not args.skip_distiller:
+            from bench.distiller import bench_distiller
+
+            distiller = bench_distiller(root / "distiller", args.distiller_scale)
     finally:
         if args.keep:
             print(f"bench: kept {root}")
@@ -911,6 +980,7 @@ def main(argv: list[str] | None = None) -> None:
         startup,
         dbt_start,
         pandas,
+        distiller,
     )
     out = REPO / "bench" / "RESULTS.md"
     out.write_text(text, encoding="utf-8")
