@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from urllib.parse import unquote
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -178,14 +179,45 @@ def configured_name(dsn: str) -> str:
     if host.startswith("/"):
         host = "localhost"
     name = params.get("dbname") or params.get("user") or ""
-    return f"postgresql://{host}:{params.get('port') or 5432}/{name}"
+    return scrubbed(f"postgresql://{host}:{params.get('port') or 5432}/{name}", dsn)
 
 
-def _password(dsn: str) -> str | None:
+_URI_USERINFO = re.compile(r"^[a-z]+://([^/?#]*)@", re.IGNORECASE)
+_KEYWORD_PASSWORD = re.compile(r"\bpassword\s*=\s*('(?:[^'\\]|\\.)*'?|\S*)", re.IGNORECASE)
+_QUERY_PASSWORD = re.compile(r"[?&]password=([^&#]*)", re.IGNORECASE)
+
+
+def secrets_of(dsn: str) -> list[str]:
+    """Every spelling of the password a DSN may hold, longest first: as libpq parses it, and
+    as written in a URI's user info (`user:pa@ss@host` means `pa@ss` to its writer, `pa` to
+    libpq, and libpq then quotes `ss@host`: each part counts), a `password=` keyword in any
+    case and quoting, or a `?password=` parameter; each also percent-decoded."""
+    found: set[str] = set()
     try:
-        return conninfo_to_dict(dsn).get("password") or None  # type: ignore[return-value]
+        parsed = conninfo_to_dict(dsn).get("password")
+        if parsed:
+            found.add(str(parsed))
     except psycopg.Error:
-        return None
+        pass
+    userinfo = _URI_USERINFO.match(dsn)
+    if userinfo and ":" in userinfo.group(1):
+        written = userinfo.group(1).split(":", 1)[1]
+        found.update([written, *written.split("@")])
+    for match in _KEYWORD_PASSWORD.finditer(dsn):
+        value = match.group(1)
+        found.add(value)
+        if value.startswith("'"):
+            found.add(re.sub(r"\\(.)", r"\1", value.strip("'")))
+    found.update(match.group(1) for match in _QUERY_PASSWORD.finditer(dsn))
+    found.update([unquote(value) for value in found])
+    return sorted((value for value in found if value), key=len, reverse=True)
+
+
+def scrubbed(text: str, dsn: str) -> str:
+    """`text` with every spelling of the DSN's password replaced by `…`."""
+    for secret in secrets_of(dsn):
+        text = text.replace(secret, "…")
+    return text
 
 
 def _cannot_read(exc: psycopg.Error, dsn: str, timeout_s: float) -> LoadError:
@@ -198,11 +230,10 @@ def _cannot_read(exc: psycopg.Error, dsn: str, timeout_s: float) -> LoadError:
     else:
         text = str(exc).strip()
         first = text.splitlines()[0] if text else type(exc).__name__
+        if isinstance(exc, psycopg.ProgrammingError) and "://" not in first:
+            first = f"libpq cannot parse the DSN ({first.split(': ', 1)[0]})"
         message = f"cannot read the Distiller database: {first}"
-        secret = _password(dsn)
-        if secret:
-            message = message.replace(secret, "…")
-    return LoadError(configured_name(dsn), None, message)
+    return LoadError(configured_name(dsn), None, scrubbed(message, dsn))
 
 
 def pull(
