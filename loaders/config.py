@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
+import functools
 import glob
 import os
 import re
@@ -10,7 +12,7 @@ import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from loaders.errors import ConfigError
 
@@ -106,6 +108,8 @@ class InputSpec:
     #: format postgres: the connection string, or the environment variable holding it
     dsn: str | None = None
     dsn_env: str | None = None
+    #: the config file this input is in (for messages)
+    config_file: Path | None = None
     #: format postgres: seconds a statement may run (a locked table) before the pull gives up
     timeout_s: float = 60.0
     #: format sacct: the `--format` field list of headerless files (default: the README's)
@@ -121,11 +125,19 @@ class InputSpec:
             value = os.environ.get(self.dsn_env)
             if not value:
                 raise ConfigError(
-                    self.base_dir, f"{self.source}: environment variable {self.dsn_env} is not set"
+                    self.config_file or self.base_dir,
+                    f"{self.source}: environment variable {self.dsn_env} (dsn_env) is not set",
                 )
             return value
         assert self.dsn is not None
         return self.dsn
+
+    def glob_of(self, pattern: str) -> str:
+        """A glob of the config as an absolute glob: relative ones under the config's folder,
+        whose name is taken literally (a folder `gl[1]` is not a pattern matching `gl1`)."""
+        if Path(pattern).is_absolute():
+            return pattern
+        return f"{glob.escape(str(self.base_dir))}/{pattern}"
 
     def resolve_each(self) -> tuple[list[Path], list[str]]:
         """The files (folders for format `dir`) the globs match, sorted, no repeats, and the
@@ -146,7 +158,7 @@ class InputSpec:
         unmatched: list[str] = []
         real_dirs: dict[str, str] = {}
         for pattern in self.paths:
-            full = pattern if Path(pattern).is_absolute() else str(self.base_dir / pattern)
+            full = self.glob_of(pattern)
             full = os.path.abspath(full)  # glob's hits are then absolute and normal
             files = _tree_glob(full)
             if files is not None:
@@ -173,7 +185,7 @@ class InputSpec:
         real_dirs: dict[str, str] = {}
         want = stat.S_ISDIR if self.format == "dir" else stat.S_ISREG
         for pattern in self.paths:
-            full = pattern if Path(pattern).is_absolute() else str(self.base_dir / pattern)
+            full = self.glob_of(pattern)
             matched = False
             for hit in glob.glob(full, recursive=True):
                 path = _in_real_folder(hit, real_dirs)
@@ -223,19 +235,60 @@ class Config:
         return [spec for spec in self.inputs if spec.source in sources]
 
 
+#: a config is a few lines; more than this is not one (`--config /dev/zero`)
+MAX_CONFIG_BYTES = 1 << 20
+TOP_KEYS = ("warehouse", "timezone", "inputs")
+INPUT_KEYS = (
+    "source",
+    "format",
+    "paths",
+    "timezone",
+    "dsn",
+    "dsn_env",
+    "timeout_s",
+    "sacct_format",
+)
+#: DuckDB names its catalogs after the file's stem: these stems are its own
+RESERVED_STEMS = frozenset({"main", "temp", "system"})
+#: the first bytes of a DuckDB database file (after an 8-byte checksum)
+DUCKDB_MAGIC = b"DUCK"
+
+
+def _read_text(path: Path) -> str:
+    """The config's text, read up to MAX_CONFIG_BYTES."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+    except FileNotFoundError:
+        raise ConfigError(path, "config file not found (pass --config FILE)") from None
+    except OSError as exc:
+        raise ConfigError(path, f"cannot read config: {exc.strerror}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(path, f"larger than {MAX_CONFIG_BYTES >> 20} MB: not a turnaround config")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, f"cannot read config: not UTF-8 ({exc.reason})") from None
+
+
+def _check_keys(path: Path, where: str, table: dict[str, object], known: tuple[str, ...]) -> None:
+    """ConfigError for a key the config contract does not have, suggesting the nearest."""
+    for key in table:
+        if key not in known:
+            near = difflib.get_close_matches(key, known, n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else f" (keys: {', '.join(known)})"
+            raise ConfigError(path, f"{where}unknown key {key!r}{hint}")
+
+
 def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
     """Read and validate a config file, raising ConfigError naming the file on any problem."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(path, "config file not found (pass --config FILE)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(path, f"cannot read config: {exc}") from None
+    text = _read_text(path)
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, f"invalid TOML: {exc}") from None
+    _check_keys(path, "", doc, TOP_KEYS)
     base = path.resolve().parent
     warehouse = doc.get("warehouse", "warehouse.duckdb")
     timezone = doc.get("timezone", "America/Los_Angeles")
@@ -249,7 +302,35 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
     warehouse_path = Path(warehouse)
     if not warehouse_path.is_absolute():
         warehouse_path = base / warehouse_path
+    _check_warehouse(path, warehouse_path)
     return Config(path=path.resolve(), warehouse=warehouse_path, timezone=timezone, inputs=inputs)
+
+
+def _check_warehouse(path: Path, warehouse: Path) -> None:
+    """ConfigError for a warehouse path that is a folder, an existing file that is not a DuckDB
+    database (DuckDB would open it in memory: every load would save nothing), or a name dbt's
+    SQL cannot hold (a quote, `#`, DuckDB's own catalog names)."""
+    name = warehouse.name
+    if warehouse.is_dir() or not name:
+        raise ConfigError(path, f"'warehouse' {str(warehouse)!r} is a folder, not a file")
+    if any(char in name for char in "'\"#") or warehouse.stem.lower() in RESERVED_STEMS:
+        raise ConfigError(
+            path,
+            f"'warehouse' {name!r}: choose another file name (no quotes or #, and not "
+            f"{', '.join(sorted(RESERVED_STEMS))}.duckdb, DuckDB's own names)",
+        )
+    if warehouse.exists():
+        try:
+            with warehouse.open("rb") as handle:
+                head = handle.read(12)
+        except OSError as exc:
+            raise ConfigError(path, f"'warehouse' {str(warehouse)!r}: {exc.strerror}") from None
+        if head and head[8:12] != DUCKDB_MAGIC:
+            raise ConfigError(
+                path,
+                f"'warehouse' {str(warehouse)!r} exists and is not a DuckDB database; "
+                "name a new file or the warehouse's own",
+            )
 
 
 def _input_spec(path: Path, base: Path, number: int, item: object) -> InputSpec:
@@ -257,6 +338,7 @@ def _input_spec(path: Path, base: Path, number: int, item: object) -> InputSpec:
     where = f"inputs #{number}"
     if not isinstance(item, dict):
         raise ConfigError(path, f"{where} must be a table")
+    _check_keys(path, f"{where}: ", item, INPUT_KEYS)
     source = item.get("source")
     if source not in FORMATS:
         raise ConfigError(path, f"{where}: source {source!r} is not one of {', '.join(SOURCES)}")
@@ -281,6 +363,7 @@ def _input_spec(path: Path, base: Path, number: int, item: object) -> InputSpec:
             dsn=dsn,
             dsn_env=dsn_env,
             timeout_s=float(timeout),
+            config_file=path,
         )
     paths = item.get("paths")
     if isinstance(paths, str):
@@ -325,10 +408,27 @@ def _sacct_format(path: Path, where: str, fmt: str, value: object) -> tuple[str,
 
 
 def _check_zone(path: Path, zone: object, where: str = "") -> None:
-    """ConfigError unless `zone` is an IANA zone name."""
+    """ConfigError unless `zone` is an IANA zone name DuckDB knows too."""
     if not isinstance(zone, str):
         raise ConfigError(path, f"{where}'timezone' must be an IANA zone name like 'UTC'")
+    if not zone_error(zone):
+        return
+    raise ConfigError(path, f"{where}{zone_error(zone)}")
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    # the system's zone names without its aliases of other trees (`posix/…`, `right/…`,
+    # `localtime`), which DuckDB's ICU does not know
+    return frozenset(available_timezones() - {"localtime"})
+
+
+def zone_error(zone: str) -> str | None:
+    """Why `zone` is not a zone both Python and DuckDB read, or None."""
+    if zone in _zones():
+        return None
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(path, f"{where}unknown timezone {zone!r}") from None
+        return f"unknown timezone {zone!r}"
+    return f"timezone {zone!r} is an alias DuckDB does not know; use its IANA name (like 'UTC')"
