@@ -115,6 +115,12 @@ class InputSpec:
     #: format sacct: the `--format` field list of headerless files (default: the README's)
     sacct_format: tuple[str, ...] | None = None
 
+    def reading(self) -> str:
+        """How this input's files are read, as the ledger records it: a file read one way and
+        now configured another (its zone, its sacct fields) is read again."""
+        fields = ",".join(self.sacct_format or ())
+        return f"format={self.format};timezone={self.timezone or ''};sacct_format={fields}"
+
     def reader_options(self) -> dict[str, object]:
         """Keyword arguments this input's reader takes besides the path and the bytes."""
         return {"sacct_format": self.sacct_format} if self.sacct_format else {}

@@ -114,6 +114,27 @@ def _known_files(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, Known
     return {row[0]: Known._make(row[1:]) for row in rows}
 
 
+def _known_as_read(
+    con: duckdb.DuckDBPyConnection, spec: InputSpec, known: dict[str, Known]
+) -> dict[str, Known]:
+    """The ledger's entries, those of files last read another way than `spec` reads them now
+    (another zone, other sacct fields) made unknown-but-loaded: read again, and replacing
+    their rows."""
+    stale = con.execute(
+        """
+        select path from raw.loads
+        where source = ? and status in ('loaded', 'replaced')
+        group by path
+        having arg_max(reading, load_id) is not null and arg_max(reading, load_id) <> ?
+        """,
+        [spec.source, spec.reading()],
+    ).fetchall()
+    for (path,) in stale:
+        if path in known:
+            known[path] = Known("", None, None, known[path].load_id)
+    return known
+
+
 class RawWriter:
     """Buffers the rows, ledger entries and rejects of one source and writes them in bulk.
 
@@ -406,7 +427,7 @@ def _load_input(
         return
     summary.sources.setdefault(spec.source, SourceTally())
     hits = spec.resolve_hits()
-    known = _known_files(con, spec.source)
+    known = _known_as_read(con, spec, _known_files(con, spec.source))
     taken = seen.setdefault(spec.source, set())
     keys = [key for key in hits.paths if key not in taken] if taken else hits.paths
     taken.update(keys)
@@ -428,6 +449,10 @@ def _load_input(
             _tally(summary, spec.source, batch)
             writer.add(batch)
         writer.flush()
+        con.execute(
+            "update raw.loads set reading = ? where load_id = ? and source = ? and reading is null",
+            [spec.reading(), load_id, spec.source],
+        )
     finally:
         writer.close()
     unmatched = hits.unmatched

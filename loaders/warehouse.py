@@ -129,6 +129,8 @@ def create_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
                 con.execute(f"alter table raw.{source} add column {name} varchar")
     # the stat a file had when loaded: an unchanged size and mtime skip reading it again
     con.execute("alter table raw.loads add column if not exists mtime_ns bigint")
+    # how the file was read (loaders.config.InputSpec.reading): a change reads it again
+    con.execute("alter table raw.loads add column if not exists reading varchar")
     con.execute(PULLS_DDL)
     con.execute(DISTILLER_PULLS_DDL)
     # pulls are snapshots since: the schema era read, the pairs read, whether they changed
