@@ -41,15 +41,27 @@ lint: install
 sqllint: install
 	$(BIN)/sqlfluff lint models tests/dbt analyses
 
-# Debian packages the tests drive: Chromium (the report) and a PostgreSQL server (the
-# Distiller database pull; the tests start their own in a temporary folder)
-SYSTEM_PACKAGES := chromium postgresql
+# Debian packages the tests drive: Chromium (the report), a PostgreSQL server (the Distiller
+# database pull), a Slurm 22.05 cluster with accounting (slurmctld, slurmd, slurmdbd on a
+# MariaDB server, munge, and the client commands sacct, sbatch...: the real sacct pull-slurm
+# runs) and jq (the benchmark's reference). The tests start their own servers and daemons in
+# temporary folders (tests/slurm_cluster.py, on 127.0.0.1); apt starts none of them here (no
+# systemd; these machines' policy-rc.d forbids it). Only the missing ones are installed.
+SYSTEM_PACKAGES := chromium postgresql slurmctld slurmd slurmdbd slurm-client munge \
+	mariadb-server jq
 system-deps:
 	@missing=""; \
-	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
-	{ command -v pg_ctl || ls /usr/lib/postgresql/*/bin/pg_ctl; } >/dev/null 2>&1 \
+	have() { command -v "$$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$$1" ]; }; \
+	have chromium || missing="$$missing chromium"; \
+	{ have pg_ctl || ls /usr/lib/postgresql/*/bin/pg_ctl; } >/dev/null 2>&1 \
 	    || missing="$$missing postgresql"; \
-	command -v jq >/dev/null 2>&1 || missing="$$missing jq"; \
+	have slurmctld || missing="$$missing slurmctld"; \
+	have slurmd || missing="$$missing slurmd"; \
+	have slurmdbd || missing="$$missing slurmdbd"; \
+	have sacct || missing="$$missing slurm-client"; \
+	have munged || missing="$$missing munge"; \
+	{ have mariadbd && have mariadb-install-db; } || missing="$$missing mariadb-server"; \
+	have jq || missing="$$missing jq"; \
 	if [ -n "$$missing" ]; then \
 	    if [ "$$(id -u)" = 0 ]; then \
 	        DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
