@@ -253,7 +253,7 @@ def parse(
     deleted first."""
     from loaders.reading import parse_file, stored
 
-    key = stored(str(path))
+    key = writer.key(stored(str(path)))
     if replaced:
         writer.delete_file(key)
     if not plain(data) or data.isspace() or not data or has_long_line(data):

@@ -99,8 +99,11 @@ class LoadSummary:
         return out
 
 
-def _known_files(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, Known]:
-    """What the ledger holds of each path's latest load of a source."""
+def _known_files(
+    con: duckdb.DuckDBPyConnection, source: str, base: Path | None = None
+) -> dict[str, Known]:
+    """What the ledger holds of each path's latest load of a source, by absolute path (a key
+    relative to the config's folder `base` made absolute; without `base`, as stored)."""
     rows = con.execute(
         """
         select path, arg_max(sha256, load_id), arg_max(size_bytes, load_id),
@@ -111,7 +114,61 @@ def _known_files(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, Known
         """,
         [source],
     ).fetchall()
-    return {row[0]: Known._make(row[1:]) for row in rows}
+    prefix = folder_prefix(base)
+    return {absolute(row[0], prefix): Known._make(row[1:]) for row in rows}
+
+
+def folder_prefix(base: Path | None) -> str:
+    """The config folder as the start of the stored paths of the files inside it ('' for
+    none)."""
+    return "" if base is None else stored(str(base)).rstrip("/") + "/"
+
+
+def absolute(key: str, prefix: str) -> str:
+    """A ledger key as a path: keys of files in the config's folder are relative to it."""
+    return key if not prefix or key.startswith("/") else prefix + key
+
+
+def relative(path: str, prefix: str) -> str:
+    """A file's key in the warehouse: its path relative to the config's folder when inside
+    it (a project copied or moved keeps its ledger), else absolute."""
+    return path[len(prefix) :] if prefix and path.startswith(prefix) else path
+
+
+def relative_sql(column: str, prefix: str) -> str:
+    """`relative` in SQL, for rows the writer inserts from a frame or JSON files."""
+    if not prefix:
+        return column
+    quoted = "'" + prefix.replace("'", "''") + "'"
+    return (
+        f"(case when starts_with({column}, {quoted}) "
+        f"then substr({column}, {len(prefix) + 1}) else {column} end)"
+    )
+
+
+def _keys_made_relative(con: duckdb.DuckDBPyConnection, prefix: str) -> None:
+    """Ledger keys and row sources stored absolute (before keys were relative) under the
+    config's folder become relative, so the next load finds them."""
+    (found,) = con.execute(
+        "select count(*) from raw.loads where starts_with(path, ?)", [prefix]
+    ).fetchone() or (0,)
+    if not found:
+        return
+    cut = len(prefix) + 1
+    con.execute(
+        f"update raw.loads set path = substr(path, {cut}) where starts_with(path, ?)", [prefix]
+    )
+    con.execute(
+        f"update raw.rejected_records set file_path = substr(file_path, {cut}) "
+        "where starts_with(file_path, ?)",
+        [prefix],
+    )
+    for source in KINDS:
+        con.execute(
+            f"update raw.{source} set _source_file = substr(_source_file, {cut}) "
+            "where starts_with(_source_file, ?)",
+            [prefix],
+        )
 
 
 def _known_as_read(
@@ -129,7 +186,9 @@ def _known_as_read(
         """,
         [spec.source, spec.reading()],
     ).fetchall()
-    for (path,) in stale:
+    prefix = folder_prefix(spec.base_dir)
+    for (key,) in stale:
+        path = absolute(key, prefix)
         if path in known:
             known[path] = Known("", None, None, known[path].load_id)
     return known
@@ -152,8 +211,11 @@ class RawWriter:
         load_id: int,
         time_zone: str | None,
         spool_root: Path,
+        base: Path | None = None,
     ) -> None:
         self.con = con
+        #: the config's folder: files inside it are named relative to it
+        self.prefix = folder_prefix(base)
         self.spool_root = spool_root
         self.source = source
         self.load_id = load_id
@@ -184,26 +246,35 @@ class RawWriter:
         """Delete a changed file's earlier rows and rejects now (before rows written directly,
         by loaders.bulk, take their place)."""
         self.flush()
+        path = self.key(path)
         self.con.execute(f"delete from raw.{self.source} where _source_file = ?", [path])
         self.con.execute(
             "delete from raw.rejected_records where source = ? and file_path = ?",
             [self.source, path],
         )
 
+    def key(self, path: str) -> str:
+        """A file's name in the warehouse (see `relative`)."""
+        return relative(path, self.prefix)
+
     def flush(self) -> None:
         """Write what is queued."""
         q, self.queued = self.queued, Batch()
-        if q.replaced:
+        replaced = [self.key(path) for path in q.replaced]
+        if replaced:
             self.con.execute(
                 f"delete from raw.{self.source} where _source_file in (select unnest(?))",
-                [q.replaced],
+                [replaced],
             )
             self.con.execute(
                 "delete from raw.rejected_records where source = ? "
                 "and file_path in (select unnest(?))",
-                [self.source, q.replaced],
+                [self.source, replaced],
             )
-        unreadable = [(entry[3], entry[11]) for entry in q.ledger if entry[10] == "unreadable"]
+        ledger = [(*e[:3], self.key(e[3]), *e[4:]) for e in q.ledger]  # type: ignore[arg-type]
+        rejects = [(*r[:2], self.key(r[2]), *r[3:]) for r in q.rejects]  # type: ignore[arg-type]
+        touched = [(self.key(t[0]), *t[1:]) for t in q.touched]  # type: ignore[arg-type]
+        unreadable = [(entry[3], entry[11]) for entry in ledger if entry[10] == "unreadable"]
         if unreadable:
             # a file still unreadable: its reject of the last load gives way to this one's
             self.con.executemany(
@@ -221,7 +292,8 @@ class RawWriter:
                     insert into raw.{self.source} ({", ".join(self.columns)},
                         _source_file, _record_number, _load_id, _loaded_at, _time_zone)
                     select {", ".join(f"cast({c} as varchar)" for c in self.columns)},
-                        _source_file, cast(_record_number as bigint), ?, ?, ?
+                        {relative_sql("_source_file", self.prefix)},
+                        cast(_record_number as bigint), ?, ?, ?
                     from incoming_rows
                     """,
                     [self.load_id, datetime.now(UTC), self.time_zone],
@@ -235,7 +307,7 @@ class RawWriter:
                 f"""
                 insert into raw.{self.source} ({", ".join(self.columns)},
                     _source_file, _record_number, _load_id, _loaded_at, _time_zone)
-                select {values}, r[1], cast(r[2] as bigint), ?, ?, ?
+                select {values}, {relative_sql("r[1]", self.prefix)}, cast(r[2] as bigint), ?, ?, ?
                 from {_json_arrays(q.row_files)}
                 """,
                 [self.load_id, datetime.now(UTC), self.time_zone],
@@ -246,6 +318,8 @@ class RawWriter:
                 if name in EPOCH_COLUMNS
                 else f"cast(r[{i}] as bigint)"
                 if name in LEDGER_NUMBERS
+                else relative_sql(f"r[{i}]", self.prefix)
+                if name == "path"
                 else f"r[{i}]"
                 for i, name in enumerate(LEDGER_COLUMNS, 1)
             )
@@ -253,9 +327,9 @@ class RawWriter:
                 f"insert into raw.loads ({', '.join(LEDGER_COLUMNS)}) "
                 f"select {picked} from {_json_arrays(q.ledger_files)}"
             )
-        insert_frame(self.con, "raw.loads", LEDGER_COLUMNS, q.ledger)
-        insert_frame(self.con, "raw.rejected_records", REJECT_COLUMNS, q.rejects)
-        _record_touched(self.con, self.source, q.touched)
+        insert_frame(self.con, "raw.loads", LEDGER_COLUMNS, ledger)
+        insert_frame(self.con, "raw.rejected_records", REJECT_COLUMNS, rejects)
+        _record_touched(self.con, self.source, touched)
         for name in (*q.row_files, *q.ledger_files):  # written: the spool need not keep them
             with contextlib.suppress(OSError):
                 os.unlink(name)
@@ -427,12 +501,13 @@ def _load_input(
         return
     summary.sources.setdefault(spec.source, SourceTally())
     hits = spec.resolve_hits()
-    known = _known_as_read(con, spec, _known_files(con, spec.source))
+    known = _known_as_read(con, spec, _known_files(con, spec.source, spec.base_dir))
     taken = seen.setdefault(spec.source, set())
     keys = [key for key in hits.paths if key not in taken] if taken else hits.paths
     taken.update(keys)
+    _forget_unreadable(con, spec, keys)
     job = Job(spec, load_id, options.strict, options.rehash)
-    writer = RawWriter(con, spec.source, load_id, spec.timezone, options.spool_root)
+    writer = RawWriter(con, spec.source, load_id, spec.timezone, options.spool_root, spec.base_dir)
     not_files: set[str] = set()
     label = f"{spec.source} ({spec.format})"
     try:
@@ -462,6 +537,29 @@ def _load_input(
             by_glob.setdefault(pattern, set()).add(path)
         unmatched += [pattern for pattern, found in by_glob.items() if found <= not_files]
     summary.unmatched.extend(f"{spec.source}: {pattern}" for pattern in unmatched)
+
+
+def _forget_unreadable(con: duckdb.DuckDBPyConnection, spec: InputSpec, keys: list[str]) -> None:
+    """`cannot read: …` is the verdict of one attempt: the reject an unreadable file left goes
+    when a load finds the file again, which then gives its own (another reject if it is still
+    unreadable; none if it reads, or is as it was when it last loaded and is not read)."""
+    failed = con.execute(
+        "select path, load_id from raw.loads where source = ? and status = 'unreadable'",
+        [spec.source],
+    ).fetchall()
+    if not failed:
+        return
+    prefix = folder_prefix(spec.base_dir)
+    listed = {stored(key) for key in keys}
+    found = [
+        (spec.source, path, load_id) for path, load_id in failed if absolute(path, prefix) in listed
+    ]
+    if found:
+        con.executemany(
+            "delete from raw.rejected_records where source = ? and file_path = ? "
+            "and load_id = ? and raw_text = ''",
+            found,
+        )
 
 
 def _files(batch: Batch) -> int:
@@ -566,6 +664,8 @@ def load(
         con.begin()
         try:
             create_raw_schema(con)
+            for base in {spec.base_dir for spec in specs if spec.format != "postgres"}:
+                _keys_made_relative(con, folder_prefix(base))
             (load_id,) = con.execute("select nextval('raw.load_ids')").fetchone() or (1,)
             summary = LoadSummary(load_id=load_id)
             seen: dict[str, set[str]] = {}
@@ -574,12 +674,12 @@ def load(
                 _load_input(con, spec, load_id, summary, seen, options)
                 tally = summary.sources.setdefault(spec.source, SourceTally())
                 tally.seconds += time.perf_counter() - started
+            con.commit()  # in the try: a commit that fails (a full disk) is a failed load
         except BaseException:
             failed = True
             with contextlib.suppress(duckdb.Error):
                 con.rollback()
             raise
-        con.commit()
         return summary
     finally:
         shutil.rmtree(options.spool_root, ignore_errors=True)

@@ -12,14 +12,15 @@ files come back as bytes for DuckDB's reader (loaders.bulk), which needs the war
 
 from __future__ import annotations
 
-import errno
 import gc
 import hashlib
 import json
 import multiprocessing
 import os
 import re
+import signal
 import stat
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -31,7 +32,7 @@ from typing import NamedTuple
 from loaders.config import InputSpec
 from loaders.errors import LoadError
 from loaders.sources import KINDS, Parsed
-from loaders.sources.common import Reject, decode, printable, text_of_line
+from loaders.sources.common import TOO_DEEP, Reject, decode, escaped, printable, text_of_line
 from loaders.sources.files import stat_line, walk_listing
 
 #: formats whose files are parsed by DuckDB's CSV reader in the main process (loaders.bulk)
@@ -126,9 +127,11 @@ class Batch:
 
 
 def stored(path: str) -> str:
-    """A path as the warehouse keeps it: bytes of a file name that are not UTF-8 (lone
-    surrogates in Python's str) written as \\xNN, which DuckDB can hold and a terminal print."""
-    return printable(path)
+    """A path as the warehouse keeps it (`escaped`): bytes of a file name that are not UTF-8
+    (lone surrogates in Python's str) and control characters written as \\xNN, which DuckDB can
+    hold and a terminal print, and a backslash that would read as such an escape doubled, so
+    two files never share a spelling (they would replace each other's rows)."""
+    return escaped(path)
 
 
 def reason_kind(reason: str) -> str:
@@ -137,23 +140,37 @@ def reason_kind(reason: str) -> str:
 
 
 def snapshot(spec: InputSpec, path: Path) -> bytes:
-    """The bytes that stand for one input: the file, or the stat listing of a walked folder."""
+    """The bytes that stand for one input: the file, or the stat listing of a walked folder.
+    NotAFile when it is gone or not a regular file (a folder for `dir`)."""
+    if spec.format != "dir":
+        return _read_bytes(str(path))[0]
     try:
-        return walk_tree(path) if spec.format == "dir" else path.read_bytes()
-    except OSError as exc:
-        raise LoadError(path, None, f"cannot read: {exc.strerror}") from None
+        return walk_tree(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise NotAFile(path) from None
 
 
 def _walk_part(folder: str) -> bytes | tuple[str, int | None, str]:
+    """A worker's part of `walk_tree`: one folder walked in full (nothing if it is gone)."""
     try:
         return walk_listing(Path(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return b""
     except LoadError as exc:
         return (exc.path, exc.line, exc.message)
 
 
+def _walk_folder(folder: Path) -> bytes:
+    """`walk_tree` of a folder found in a walk: nothing when it is gone since."""
+    try:
+        return walk_tree(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return b""
+
+
 def _is_folder(entry: os.DirEntry[str]) -> bool:
     """As os.walk tells: a folder or a link to one; an entry that cannot be typed (a link to
-    itself) is a file, whose stat then fails naming it."""
+    itself) is a file, which `stat_line` then refuses, naming it."""
     try:
         return entry.is_dir()
     except OSError:
@@ -164,9 +181,11 @@ def walk_tree(root: Path) -> bytes:
     """`walk_listing(root)`, its folders walked by one worker process per core (from the first
     level with several): the same bytes (a folder's own files, then each folder's listing in
     name order), in about half the time on a tree of 100k+ files (a walk is a stat per file,
-    and stats run in parallel)."""
+    and stats run in parallel). FileNotFoundError when `root` is gone."""
     try:
         entries = sorted(os.scandir(root), key=lambda entry: entry.name)
+    except (FileNotFoundError, NotADirectoryError):
+        raise
     except OSError as exc:
         raise LoadError(exc.filename or root, None, f"cannot read: {exc.strerror}") from None
     kinds = [(entry, _is_folder(entry)) for entry in entries]
@@ -176,9 +195,8 @@ def walk_tree(root: Path) -> bytes:
     own = (stat_line(entry.path) for entry, folder in kinds if not folder)
     lines = ["".join(line for line in own if line is not None).encode("utf-8", "surrogateescape")]
     if len(folders) == 1:  # one folder: split further down
-        return b"".join([*lines, walk_tree(Path(folders[0]))])
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers(), mp_context=context) as pool:
+        return b"".join([*lines, _walk_folder(Path(folders[0]))])
+    with _pool(workers()) as pool:
         for part in pool.map(_walk_part, folders):
             if isinstance(part, tuple):
                 raise LoadError(*part)
@@ -186,26 +204,38 @@ def walk_tree(root: Path) -> bytes:
     return b"".join(lines)
 
 
+class NotAFile(Exception):
+    """A path to read is no regular file: gone since it was listed (deleted, renamed), or a
+    FIFO, socket, device or folder now. It is skipped, like a glob's hit that is a folder: not
+    a malformed input, so no reject, and nothing the next load has to undo."""
+
+
 def _read_bytes(path: str) -> tuple[bytes, int]:
     """A file's bytes and mtime, with the fewest calls (os.open/os.read: half the time of
-    open().read())."""
+    open().read()). Opened without blocking (a FIFO put in a file's place would wait for a
+    writer forever, with the warehouse locked), and read only when fstat says it is a regular
+    file. NotAFile when it is gone or not a regular file; LoadError when it cannot be read."""
     try:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise OSError(errno.EISDIR if stat.S_ISDIR(info.st_mode) else errno.EINVAL, "")
-            data = os.read(fd, info.st_size + 1)
-            if len(data) != info.st_size:  # it changed while read: read on to its end
-                chunks = [data]
-                while chunks[-1]:
-                    chunks.append(os.read(fd, 1 << 20))
-                data = b"".join(chunks)
-            return data, info.st_mtime_ns
-        finally:
-            os.close(fd)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except (FileNotFoundError, NotADirectoryError):
+        raise NotAFile(path) from None
     except OSError as exc:
         raise LoadError(path, None, f"cannot read: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotAFile(path)
+        data = os.read(fd, info.st_size + 1)
+        if len(data) != info.st_size:  # it changed while read: read on to its end
+            chunks = [data]
+            while chunks[-1]:
+                chunks.append(os.read(fd, 1 << 20))
+            data = b"".join(chunks)
+        return data, info.st_mtime_ns
+    except OSError as exc:
+        raise LoadError(path, None, f"cannot read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
 
 
 def parse_file(
@@ -215,7 +245,7 @@ def parse_file(
     read at all (bad name, header, JSON) is one rejected record. `strict` turns the first
     reject into a LoadError instead."""
     try:
-        parsed = KINDS[spec.source].readers[spec.format](path, data, **spec.reader_options())
+        parsed = _read(spec, path, data)
     except LoadError as exc:
         if strict:
             raise
@@ -225,6 +255,15 @@ def parse_file(
         first = parsed.rejects[0]
         raise LoadError(path, first.line, first.reason)
     return parsed, None
+
+
+def _read(spec: InputSpec, path: Path | str, data: bytes) -> Parsed:
+    """The input's reader on its bytes; a document nested deeper than Python's parsers descend
+    (JSON 100,000 arrays deep: a RecursionError) is malformed like any other."""
+    try:
+        return KINDS[spec.source].readers[spec.format](path, data, **spec.reader_options())
+    except RecursionError:
+        raise LoadError(path, 1, TOO_DEEP) from None
 
 
 def settle(
@@ -344,8 +383,8 @@ def read_batch(
                 data = snapshot(spec, Path(key))
             else:
                 data, mtime_ns = _read_bytes(key)
-        except FileNotFoundError:
-            batch.not_files.append(key)  # vanished since the glob saw it
+        except (FileNotFoundError, NotADirectoryError, NotAFile):
+            batch.not_files.append(key)  # vanished since the glob saw it, or no file now
             continue
         except OSError as exc:
             error = LoadError(key, None, f"cannot read: {exc.strerror}")
@@ -371,6 +410,45 @@ def read_batch(
         replaced = before is not None
         settle(job, batch, key, started, len(data), mtime_ns, digest, parsed, error_text, replaced)
     return batch
+
+
+#: prctl(2)'s option: the signal a process gets when its parent dies
+PR_SET_PDEATHSIG = 1
+
+
+def _pool(cores: int) -> ProcessPoolExecutor:
+    """Forked worker processes that end with this one (`_end_with_parent`)."""
+    return ProcessPoolExecutor(
+        max_workers=cores,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_end_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+def _end_with_parent(parent: int) -> None:
+    """A worker's initializer: the worker dies with the load that forked it. A load killed
+    (SIGKILL, the OOM killer) runs no clean-up, and its workers would wait on a queue nobody
+    writes to again, for good (~100 MB each). Linux sends them SIGKILL when their parent dies
+    (prctl PR_SET_PDEATHSIG); elsewhere a thread watches the parent."""
+    import ctypes  # only in workers: the commands that never fork one do not load it
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+        done = prctl(ctypes.c_int(PR_SET_PDEATHSIG), ctypes.c_ulong(signal.SIGKILL)) == 0
+    except (OSError, AttributeError):
+        done = False
+    if not done:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    elif os.getppid() != parent:  # it died before the signal was asked for
+        os._exit(1)
+
+
+def _watch_parent(parent: int) -> None:
+    """End this worker once its parent is gone (it is then another process's child)."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def workers() -> int:
@@ -440,9 +518,8 @@ def read_batches(
     # DuckDB, no threads of their own) and start in milliseconds. gc.freeze keeps the
     # workers' collections off the inherited objects (100k+ paths): without it each full
     # collection walks them all, and the workers ran at half speed
-    context = multiprocessing.get_context("fork")
     gc.freeze()
-    pool = ProcessPoolExecutor(max_workers=cores, mp_context=context)
+    pool = _pool(cores)
     try:
         starts, stops = zip(*bounds, strict=True)
         yield from pool.map(_read_range, starts, stops)

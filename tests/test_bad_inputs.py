@@ -31,13 +31,16 @@ TABLES = (*KINDS, "loads", "rejected_records")
 
 
 def relative(value: object, root: Path) -> object:
-    """A path under `root` as text relative to it (`root` itself is "."); other values as is."""
+    """A path under `root` as text relative to it (`root` itself is "."); other values as is.
+    The warehouse names files in the config's folder (root's parent) relative to it."""
     if not isinstance(value, str):
         return value
-    top = str(root)
-    if value == top:
-        return "."
-    return value.removeprefix(top + "/") if value.startswith(top + "/") else value
+    for top in (str(root), root.name):
+        if value == top:
+            return "."
+        if value.startswith(top + "/"):
+            return value.removeprefix(top + "/")
+    return value
 
 
 def unchanged_tally(files: int) -> SourceTally:
@@ -1525,7 +1528,7 @@ def test_unknown_zone_in_the_config_is_a_config_error(tmp_path: Path, zone: str)
 def test_unreadable_file(tmp_path: Path) -> None:
     """chmod 000: a process that may still read it (root) loads it; one that may not gets one
     rejected record for it (strict: a LoadError) and loads the other file."""
-    good = write(tmp_path / "in" / "a.txt", text(H, J))
+    write(tmp_path / "in" / "a.txt", text(H, J))
     locked = write(tmp_path / "in" / "b.txt", text(H, P))
     locked.chmod(0)
     config = make_config(tmp_path, [("slurm", "sacct", ["in/*"])])
@@ -1534,9 +1537,10 @@ def test_unreadable_file(tmp_path: Path) -> None:
         if readable:
             summary = load(config, strict=True)
             assert summary.sources["slurm"].rows == 2
+            # files in the config's folder are named relative to it
             assert query(config, "select _source_file, _record_number, job_id from raw.slurm") == [
-                (str(good), 2, "9001"),
-                (str(locked), 2, "9002"),
+                ("in/a.txt", 2, "9001"),
+                ("in/b.txt", 2, "9002"),
             ]
             assert query(config, "select count(*) from raw.rejected_records") == [(0,)]
             return
@@ -1550,9 +1554,9 @@ def test_unreadable_file(tmp_path: Path) -> None:
         assert not config.warehouse.exists()
         summary = load(config)
         assert summary.sources["slurm"].rows == 1
-        assert query(config, "select _source_file, job_id from raw.slurm") == [(str(good), "9001")]
+        assert query(config, "select _source_file, job_id from raw.slurm") == [("in/a.txt", "9001")]
         assert query(config, "select file_path, line_number, reason from raw.rejected_records") == [
-            (str(locked), None, "cannot read: Permission denied")
+            ("in/b.txt", None, "cannot read: Permission denied")
         ]
     finally:
         locked.chmod(0o644)
@@ -1584,31 +1588,33 @@ def test_unreadable_folder_in_a_dir_walk(tmp_path: Path) -> None:
         locked.chmod(0o755)
 
 
-def test_symlink_to_itself_in_a_dir_walk_is_one_rejected_input(tmp_path: Path) -> None:
-    """A link to itself cannot be stat'ed (ELOOP): strict stops naming it; non-strict keeps the
-    load going and quarantines the input as one rejected record, like any unreadable input."""
+def test_symlink_to_itself_in_a_dir_walk_is_one_rejected_entry(tmp_path: Path) -> None:
+    """A link to itself cannot be stat'ed (ELOOP): strict stops naming it; non-strict rejects
+    that entry alone, naming it, and loads the rest of the folder and the other inputs."""
     root = tmp_path / "in"
-    write(root / "data_scan0000000001_00.data", b"x")
+    good = write(root / "data_scan0000000001_00.data", b"x")
     loop = root / "data_scan0000000002_00.data"
     os.symlink(loop, loop)
     other = write(tmp_path / "jobs.txt", text(H, J))
     inputs = [("ncem_data_files", "dir", ["in"]), ("slurm", "sacct", ["jobs.txt"])]
     config = make_config(tmp_path, inputs)
-    message = "cannot stat: Too many levels of symbolic links"
+    message = f"'{loop}': cannot stat: Too many levels of symbolic links"
     with pytest.raises(LoadError) as caught:
         load(config, strict=True)
     assert (caught.value.path, caught.value.line, caught.value.message) == (
-        str(loop),
-        None,
+        str(root.resolve()),
+        2,
         message,
     )
     summary = load(config)
     assert summary.sources["ncem_data_files"].rejected == 1
-    assert query(config, "select _source_file, job_id from raw.slurm") == [(str(other), "9001")]
-    assert query(config, "select count(*) from raw.ncem_data_files") == [(0,)]
-    assert query(config, "select file_path, line_number, reason from raw.rejected_records") == [
-        (str(root.resolve()), None, message)
+    assert query(config, "select _source_file, job_id from raw.slurm") == [
+        (other.name, "9001")  # relative to the config's folder
     ]
+    assert query(config, "select file_path from raw.ncem_data_files") == [(str(good),)]
+    assert query(
+        config, "select file_path, line_number, reason, raw_text from raw.rejected_records"
+    ) == [("in", 2, message, str(loop))]
 
 
 def test_stempy_duplicate_scan_key_loses_no_run(tmp_path: Path) -> None:

@@ -440,7 +440,8 @@ def test_the_ledger_stat_decides_what_is_read_again(
     os.utime(touched, ns=(1_700_000_000 * 10**9, 1_700_000_000 * 10**9))
     summary = load(config)
     assert reads == [str(touched)] and summary.sources["rec_status"].files_unchanged == 42
-    assert query(config, f"select max(mtime_ns) from raw.loads where path = '{touched}'") == [
+    key = touched.relative_to(tmp_path)  # the ledger names it relative to the config's folder
+    assert query(config, f"select max(mtime_ns) from raw.loads where path = '{key}'") == [
         (1_700_000_000 * 10**9,)
     ]
     reads.clear()
@@ -454,9 +455,9 @@ def test_the_ledger_stat_decides_what_is_read_again(
     assert load(config).sources["rec_status"].files_replaced == 0
     summary = load(config, rehash=True)
     assert summary.sources["rec_status"].files_replaced == 1
-    assert query(
-        config, f"select progress from raw.rec_status where _source_file = '{touched}'"
-    ) == [("0.5",)]
+    assert query(config, f"select progress from raw.rec_status where _source_file = '{key}'") == [
+        ("0.5",)
+    ]
 
 
 # ------------------------------------------------------------------ walks
@@ -477,11 +478,9 @@ def test_a_walk_split_across_workers_lists_what_one_walk_lists(tmp_path: Path) -
     assert walk_listing(root).count(b"\n") == 7
 
     for loop in (root / "c" / "loop", root / "loop"):  # in a worker's part, in the top folder
-        os.symlink(loop, loop)
-        with pytest.raises(LoadError) as one:
-            walk_listing(root)
-        with pytest.raises(LoadError) as split:
-            reading.walk_tree(root)
-        assert (split.value.path, split.value.message) == (one.value.path, one.value.message)
-        assert one.value.path == str(loop)
+        os.symlink(loop, loop)  # refused by a line of its own, the rest listed
+        listing = walk_listing(root)
+        assert reading.walk_tree(root) == listing
+        assert f"{loop}\tcannot stat: Too many levels of symbolic links\n".encode() in listing
+        assert listing.count(b"\n") == 8
         loop.unlink()

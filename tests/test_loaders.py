@@ -33,17 +33,23 @@ def raw_rows(config: Config, source: str) -> list[Row]:
     only some inputs fill are left out (their own tests read them)."""
     optional = OPTIONAL_COLUMNS.get(source, ())
     columns = ", ".join(c for c in KINDS[source].columns if c not in optional)
-    return query(
-        config, f"select _source_file, _record_number, {columns} from raw.{source} order by all"
-    )
+    path = as_path(config, "_source_file")
+    return query(config, f"select {path}, _record_number, {columns} from raw.{source} order by all")
+
+
+def as_path(config: Config, column: str) -> str:
+    """SQL giving a stored file key as an absolute path (keys of files in the config's folder
+    are relative to it)."""
+    folder = str(config.path.parent).replace("'", "''")
+    return f"(case when {column} like '/%' then {column} else '{folder}/' || {column} end)"
 
 
 def ledger(config: Config) -> list[Row]:
     """The ledger without its timestamps, sorted."""
     return query(
         config,
-        "select load_id, source, format, path, size_bytes, sha256, rows, skipped, status, error "
-        "from raw.loads order by all",
+        f"select load_id, source, format, {as_path(config, 'path')}, size_bytes, sha256, rows, "
+        "skipped, status, error from raw.loads order by all",
     )
 
 
@@ -452,7 +458,8 @@ def test_ncem_dir_walk_nested_without_following_symlinked_dirs(tmp_path: Path) -
         (src, 3, str(second), "0000000002", "01", "1697470246.000000001"),
         (src, 4, str(third), "0000000002", "02", "1697470247.000000000"),
     ]
-    assert query(config, "select path, format, rows, skipped from raw.loads") == [
+    path = as_path(config, "path")
+    assert query(config, f"select {path}, format, rows, skipped from raw.loads") == [
         (src, "dir", 3, 1)
     ]
     assert (
@@ -667,7 +674,10 @@ def test_reloading_unchanged_files_writes_nothing(tmp_path: Path) -> None:
 
 def test_changed_file_replaces_only_its_rows(tmp_path: Path) -> None:
     config, a, b = two_sacct_files(tmp_path)
-    b_before = query(config, f"select * from raw.slurm where _source_file = '{b}' order by all")
+    b_before = query(
+        config,
+        f"select * from raw.slurm where {as_path(config, '_source_file')} = '{b}' order by all",
+    )
     write(a, sacct(RUNNING))
     summary = load(config)
     tally = summary.sources["slurm"]
@@ -678,9 +688,14 @@ def test_changed_file_replaces_only_its_rows(tmp_path: Path) -> None:
         1,
     )
     assert raw_rows(config, "slurm") == [(str(a), 2, *RUNNING), (str(b), 1, *PENDING)]
-    assert query(config, f"select _load_id from raw.slurm where _source_file = '{a}'") == [(2,)]
+    assert query(
+        config, f"select _load_id from raw.slurm where {as_path(config, '_source_file')} = '{a}'"
+    ) == [(2,)]
     assert (
-        query(config, f"select * from raw.slurm where _source_file = '{b}' order by all")
+        query(
+            config,
+            f"select * from raw.slurm where {as_path(config, '_source_file')} = '{b}' order by all",
+        )
         == b_before
     )
     assert ledger(config)[2:] == [
@@ -723,7 +738,9 @@ def test_changing_back_to_earlier_content_is_replaced_again(tmp_path: Path) -> N
     summary = load(config)
     assert summary.sources["slurm"].files_replaced == 1
     assert query(
-        config, f"select load_id, rows, status from raw.loads where path = '{a}' order by 1"
+        config,
+        f"select load_id, rows, status from raw.loads where {as_path(config, 'path')} = '{a}' "
+        "order by 1",
     ) == [(1, 2, "loaded"), (2, 1, "replaced"), (3, 2, "replaced")]
     assert raw_rows(config, "slurm")[:2] == [(str(a), 2, *JOB), (str(a), 3, *BATCH)]
 
@@ -1066,7 +1083,9 @@ def test_load_only_named_sources(tmp_path: Path) -> None:
     assert set(summary.sources) == {"slurm"}
     assert raw_rows(config, "slurm") == [(str(jobs), 2, *JOB)]
     assert query(config, "select count(*) from raw.distiller_db") == [(0,)]
-    assert query(config, "select source, path from raw.loads") == [("slurm", str(jobs))]
+    assert query(config, f"select source, {as_path(config, 'path')} from raw.loads") == [
+        ("slurm", str(jobs))
+    ]
     summary = load(config)
     assert summary.sources["slurm"].files_unchanged == 1
     assert summary.sources["distiller_db"].files_new == 1

@@ -77,6 +77,51 @@ def printable(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+#: what `escaped` writes as \xNN: control characters (C0 and DEL: a newline would split a
+#: listing's line) and bytes that are not UTF-8 (lone surrogates in Python's str)
+_ESCAPED_CHARS = "\x00-\x1f\x7f\udc80-\udcff"
+
+
+def _escapes(chars: str) -> re.Pattern[str]:
+    """Runs of backslashes before an `x` (group 1), or before a character of `chars` (2, 3)."""
+    return re.compile(f"(\\\\+)(?=x)|(\\\\*)([{chars}])")
+
+
+_ESCAPES = _escapes(_ESCAPED_CHARS)
+_LISTED_ESCAPES = _escapes(_ESCAPED_CHARS + "|")
+
+
+def _escape(match: re.Match[str]) -> str:
+    before_x, run, char = match.groups()
+    if before_x is not None:
+        return before_x * 2
+    code = ord(char)
+    return f"{run * 2}\\x{code - 0xDC00 if code >= 0xDC80 else code:02x}"
+
+
+def escaped(name: str, pipe: bool = False) -> str:
+    """A path (or name) as the warehouse stores it, one spelling per name: a byte that is not
+    UTF-8 and a control character written \\xNN (`|` too with `pipe`, for a listing's line), and
+    a run of backslashes before an `x` or before such an escape doubled. So `\\xff` from a
+    byte, `\\\\xff` from a name holding `\\xff`, and a name without any of these is its own
+    spelling (an odd run of backslashes before `x` starts an escape, an even one does not)."""
+    if "\\x" not in name and name.isprintable() and not (pipe and "|" in name):
+        return name  # nearly every path: isprintable is False for controls and surrogates
+    return (_LISTED_ESCAPES if pipe else _ESCAPES).sub(_escape, name)
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
+def has_control(text: str) -> bool:
+    """True when text holds a control character (C0 or DEL)."""
+    return _CONTROL.search(text) is not None
+
+
+#: why a JSON document that Python's parser cannot descend is refused (a RecursionError)
+TOO_DEEP = "JSON nested too deeply to read"
+
+
 def text_of_line(text: str, line: int | None) -> str:
     """The given line of a file's text as decoded (its first 2,000 characters when no line is
     known); `Parsed.accept` and `printable` make it safe to store."""

@@ -2,12 +2,15 @@
 
 Both come as stat listings (`<path>|<mtime>` lines), directories walked here, or CSV extracts.
 A listed file whose name is not one of the source's files is skipped and counted, not loaded.
+A walk writes the same lines, one per regular file, and a line `<path>\t<why>` (no `|`) for an
+entry it refuses, which the reader rejects naming it: no name can forge or merge lines.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +22,10 @@ from loaders.sources.common import (
     SourceKind,
     csv_records,
     decode,
+    escaped,
     field_count_error,
+    has_bad_bytes,
+    has_control,
     header_index,
     numbered_lines,
 )
@@ -84,10 +90,17 @@ NameFields = Callable[[str], tuple[str, ...] | None]
 
 
 def walk_listing(root: Path) -> bytes:
-    """Walk a directory (symlinked folders not followed) into a stat listing `path|epoch`."""
+    """Walk a directory (symlinked folders not followed) into a stat listing: a line per
+    entry, as `stat_line` writes it. FileNotFoundError when `root` is gone; a subfolder gone
+    while walking has nothing in it; one that cannot be listed fails the walk (a LoadError:
+    its files' rows are kept, not dropped)."""
     lines: list[str] = []
 
     def unreadable(error: OSError) -> None:
+        if isinstance(error, FileNotFoundError | NotADirectoryError):
+            if error.filename != os.fspath(root):
+                return
+            raise error
         raise LoadError(error.filename or root, None, f"cannot read: {error.strerror}")
 
     for folder, dirs, names in os.walk(root, onerror=unreadable, followlinks=False):
@@ -99,16 +112,42 @@ def walk_listing(root: Path) -> bytes:
     return "".join(lines).encode("utf-8", "surrogateescape")
 
 
+#: why a walked entry is refused (`refused_line`): the listing cannot hold its path as it is
+PATH_NOT_UTF8 = "path is not UTF-8"
+PATH_CONTROL = "path holds a control character"
+_REFUSED = re.compile(f"([^\t|]*)\t({PATH_NOT_UTF8}|{PATH_CONTROL}|cannot stat: [^\t|]*)")
+
+
 def stat_line(path: str) -> str | None:
-    """One walked file's listing line `path|epoch.nanoseconds`; None when it is gone (a
-    dangling symlink, or a file removed while walking)."""
+    """One walked entry's listing line. A regular file (or a link to one: its target's mtime)
+    is `path|epoch.nanoseconds`. An entry that is no file of data is not listed (None): gone
+    since the folder was read, a dangling link, a FIFO, socket or device (only a regular file
+    holds data; opening a FIFO would block, and folders are walked, not listed). An entry that
+    cannot be stat'ed (a link to itself) or whose path a listing line cannot hold (not UTF-8,
+    a control character: a newline would forge a line) is refused by a line of its own
+    (`refused_line`), which the listing's reader rejects naming it."""
     try:
-        mtime_ns = os.stat(path).st_mtime_ns
-    except FileNotFoundError:
+        info = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
-        raise LoadError(path, None, f"cannot stat: {exc.strerror}") from None
+        return refused_line(path, f"cannot stat: {exc.strerror}")
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    if not path.isprintable():  # nearly every path is: one test, then the two that matter
+        if has_bad_bytes(path):
+            return refused_line(path, PATH_NOT_UTF8)
+        if has_control(path):
+            return refused_line(path, PATH_CONTROL)
+    mtime_ns = info.st_mtime_ns
     return f"{path}|{mtime_ns // 10**9}.{mtime_ns % 10**9:09d}\n"
+
+
+def refused_line(path: str, why: str) -> str:
+    """A listing line that stands for a refused entry: `<path>\\t<why>`, the path escaped
+    (`escaped`, `|` too), so the line has no `|`: DuckDB's reader hands it to `listing_line`,
+    which rejects it."""
+    return f"{escaped(path, pipe=True)}\t{why}\n"
 
 
 def _read_listing(
@@ -125,9 +164,16 @@ def _read_listing(
 def listing_line(
     parsed: Parsed, line: int, raw: str, names: FileNames, name_fields: NameFields
 ) -> None:
-    """One non-blank `<path>|<mtime>` line: a row, a skipped entry or a reject."""
+    """One non-blank `<path>|<mtime>` line: a row, a skipped entry or a reject (a walk's
+    refused entry, `<path>\t<why>`, is rejected naming its path)."""
     file_path, sep, mtime = raw.rpartition("|")
-    if not parsed.accept(line, raw, None if sep else "line is not <path>|<mtime>"):
+    if not sep:
+        refused = _REFUSED.fullmatch(raw)
+        if refused:  # a walked entry the walk refused (`refused_line`): name it
+            path, why = refused.groups()
+            parsed.accept(line, path, f"'{path}': {why}")
+        else:
+            parsed.accept(line, raw, "line is not <path>|<mtime>")
         return
     name = os.path.basename(file_path)
     fields = name_fields(name)

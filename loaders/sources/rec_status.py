@@ -14,6 +14,7 @@ from pathlib import Path
 from loaders import values
 from loaders.errors import LoadError
 from loaders.sources.common import (
+    TOO_DEEP,
     Parsed,
     SourceKind,
     csv_records,
@@ -29,7 +30,7 @@ from loaders.sources.common import (
 COLUMNS = ("scan_number", "receiver", "time", "last_scan_number", "progress", "uuid")
 RECEIVERS = 4
 WIDE_FIELDS = ("scan_number", "time0", "time1", "time2", "time3")
-_NAME = re.compile(r"^4dstem_rec_status_([0-3])_scan_(\d+)\.json$")
+_NAME = re.compile(r"^4dstem_rec_status_([0-3])_scan_(\d+)\.json\Z", re.ASCII)
 
 
 def _text(value: object) -> str | None:
@@ -64,6 +65,8 @@ def read_json(path: Path | str, data: bytes) -> Parsed:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise LoadError(path, exc.lineno, f"invalid JSON: {exc.msg}") from None
+    except RecursionError:  # arrays or objects nested deeper than the parser descends
+        raise LoadError(path, 1, TOO_DEEP) from None
     if not isinstance(doc, dict):
         raise LoadError(path, 1, f"JSON is {json_type(doc)}, not an object")
     stamp = doc.get("time")
