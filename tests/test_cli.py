@@ -79,7 +79,13 @@ def test_a_malformed_record_is_set_aside_and_the_rest_loads(tmp_path: Path) -> N
         assert con.execute(
             "select source, file_path, line_number, reason, raw_text from raw.rejected_records"
         ).fetchall() == [
-            ("slurm", str(bad), 2, "expected 11 fields, found 3", "distiller-count-2|102|oops")
+            (
+                "slurm",
+                str(bad.relative_to(tmp_path)),
+                2,
+                "expected 11 fields, found 3",
+                "distiller-count-2|102|oops",
+            )
         ]
     finally:
         con.close()

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loaders import values
-from loaders.errors import LoadError
 from loaders.sources.common import (
     Parsed,
     SourceKind,
     csv_records,
     decode,
     field_count_error,
+    header_index,
     numbered_lines,
 )
 
@@ -120,16 +120,9 @@ def layout_of(
     trailing = len(names) > 1 and names[-1] == ""
     if trailing:
         names.pop()
-    missing = [name for name in required if name not in names]
-    if missing:
-        raise LoadError(
-            path,
-            line,
-            f"header lacks {', '.join(missing)} (expected {','.join(required)}; got "
-            f"{','.join(names)})",
-        )
-    wanted = (*required, *optional)
-    positions = tuple(names.index(name) if name in names else None for name in wanted)
+    found = header_index(path, line, names, required)
+    optional_at = [names.index(name) if name in names else None for name in optional]
+    positions = (*found, *optional_at)
     return Layout(positions, len(names), positions[0], trailing)
 
 
