@@ -43,7 +43,7 @@ def test_a_folder_named_like_a_glob_reads_its_own_files(tmp_path: Path) -> None:
     con = duckdb.connect(str(config.parent / "warehouse.duckdb"), read_only=True)
     try:
         assert con.execute("select job_id, _source_file from raw.slurm").fetchall() == [
-            ("9001", str((tmp_path / "gl[1]" / "in" / "mine.txt").resolve()))
+            ("9001", "in/mine.txt")
         ]
     finally:
         con.close()
