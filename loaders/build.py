@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import contextlib
+import difflib
+import errno
+import functools
 import hashlib
 import json
+import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import IO
 
 import duckdb
 import yaml
 
-from loaders.config import Config
+from loaders.config import Config, zone_error
 from loaders.errors import TurnaroundError
-from loaders.warehouse import connect, create_raw_schema
+from loaders.warehouse import WarehouseBusy, connect, create_raw_schema, damaged, no_space
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -31,6 +40,8 @@ ENGINE_PACKAGES = ("dbt-core", "dbt-duckdb", "duckdb")
 # dbt arguments that change nothing in the warehouse
 QUIET_ARGS = frozenset({"--quiet", "-q", "--no-print", "--use-colors", "--no-use-colors"})
 FULL_REFRESH = "--full-refresh"
+#: seconds dbt gets to stop after Ctrl-C (it cancels its queries) before it is killed
+DBT_STOP_S = 20.0
 
 
 @dataclass
@@ -41,6 +52,13 @@ class BuildResult:
     statuses: Counter[str] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: the reader of dbt's output left (`turnaround build | head`): dbt ran to its end unseen
+    reader_left: bool = False
+
+    def raise_if_reader_left(self) -> None:
+        """BrokenPipeError when the reader of the output left (the CLI ends quietly, 141)."""
+        if self.reader_left:
+            raise BrokenPipeError(errno.EPIPE, "the reader of dbt's output left")
 
     @property
     def data_quality_failed(self) -> bool:
@@ -90,23 +108,68 @@ def dbt_environment(config: Config) -> dict[str, str]:
 
 def merge_vars(config: Config, args: list[str]) -> tuple[str, list[str]]:
     """The config's zone merged with any `--vars` the user passed (theirs win), and the other
-    arguments: dbt keeps only the last `--vars`, which would silently drop the zone."""
+    arguments: dbt keeps only the last `--vars`, which would silently drop the zone. The vars
+    reach the models' SQL as they are, so each is checked first (`check_vars`)."""
     merged: dict[str, object] = {"timezone": config.timezone}
     rest: list[str] = []
     items = iter(args)
     for arg in items:
         if arg == "--vars" or arg.startswith("--vars="):
-            text = arg.partition("=")[2] if "=" in arg else next(items, "")
+            text = arg.partition("=")[2] if "=" in arg else next(items, None)
+            if not text:
+                raise TurnaroundError("--vars needs a value, like '{max_receiver_skew_s: 30}'")
             try:
                 given = yaml.safe_load(text) or {}
             except yaml.YAMLError as exc:
-                raise TurnaroundError(f"--vars is not YAML: {exc}") from None
+                problem = str(exc).replace("\n", " ")
+                raise TurnaroundError(f"--vars is not YAML: {problem}") from None
             if not isinstance(given, dict):
                 raise TurnaroundError("--vars must be a mapping, like '{max_receiver_skew_s: 30}'")
+            check_vars(given)
             merged.update(given)
         else:
             rest.append(arg)
     return json.dumps(merged), rest
+
+
+@functools.cache
+def project_vars() -> dict[str, object]:
+    """The vars dbt_project.yml declares, with their defaults."""
+    project = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    return dict(project.get("vars") or {})
+
+
+def check_vars(given: dict[object, object]) -> None:
+    """TurnaroundError unless every var is one of the project's, of its default's kind: the
+    zone one Python and DuckDB both know (as the config's), a finite number, or text (or a list
+    of texts) without a single quote (the models put them between quotes in SQL)."""
+    known = project_vars()
+    for name, value in given.items():
+        if name not in known:
+            near = difflib.get_close_matches(str(name), list(known), n=1)
+            hint = f"did you mean {near[0]!r}?" if near else f"the vars are {', '.join(known)}"
+            raise TurnaroundError(f"--vars: {name!r} is not a var of this project; {hint}")
+        problem = _var_problem(str(name), value, known[name])
+        if problem:
+            raise TurnaroundError(f"--vars: {problem}")
+
+
+def _var_problem(name: str, value: object, default: object) -> str | None:
+    """Why `value` cannot stand for var `name` (whose default is `default`), or None."""
+    if name == "timezone":
+        return zone_error(value) if isinstance(value, str) else "timezone must be a zone name"
+    if isinstance(default, int | float) and not isinstance(default, bool):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not math.isfinite(value):  # type: ignore[arg-type]
+            return f"{name} must be a number, not {value!r}"
+        return None
+    texts = value if isinstance(default, list) else [value]
+    if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
+        kind = "a list of texts" if isinstance(default, list) else "text"
+        return f"{name} must be {kind}, not {value!r}"
+    if any("'" in text for text in texts):
+        return f"{name} must not hold a single quote ({value!r})"
+    return None
 
 
 LEDGER_SQL = """
@@ -191,35 +254,196 @@ def read_build_state(config: Config) -> dict[str, object]:
     return state if isinstance(state, dict) else {}
 
 
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` whole or not at all: written to a temporary file in the same
+    folder, then renamed over it (a full disk or a kill never leaves it cut short, and a
+    symbolic link at `path` is replaced, not followed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), _file_mode())  # as a new file gets, not mkstemp's 0600
+            handle.write(data)
+        os.replace(temporary, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        if not isinstance(exc, OSError):
+            raise
+        if exc.errno == errno.ENOSPC:
+            raise no_space(path) from None
+        raise TurnaroundError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+@functools.cache
+def _file_mode() -> int:
+    """The mode a new file gets here (0666 less the umask)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _save_state(config: Config, state: dict[str, object]) -> None:
+    text = json.dumps(state, indent=2, default=str) + "\n"
+    write_atomic(build_state_path(config), text.encode("utf-8"))
+
+
 def read_results(path: Path, exit_code: int = 0) -> BuildResult:
-    """A BuildResult from a run_results.json: per status counts, failures and warnings."""
+    """A BuildResult from a run_results.json: per status counts, failures and warnings (none
+    when it is missing or cannot be read)."""
     result = BuildResult(exit_code=exit_code)
-    if path.exists():
-        for node in json.loads(path.read_text(encoding="utf-8")).get("results", []):
-            status = str(node.get("status"))
-            result.statuses[status] += 1
-            line = f"{node.get('unique_id')}: {node.get('message')}"
-            if status in ("fail", "error"):
-                result.failures.append(line)
-            elif status == "warn":
-                result.warnings.append(line)
+    try:
+        nodes = json.loads(path.read_text(encoding="utf-8")).get("results", [])
+    except (OSError, ValueError, AttributeError):
+        return result
+    for node in nodes:
+        status = str(node.get("status"))
+        result.statuses[status] += 1
+        line = f"{node.get('unique_id')}: {node.get('message')}"
+        if status in ("fail", "error"):
+            result.failures.append(line)
+        elif status == "warn":
+            result.warnings.append(line)
     return result
 
 
 def run_dbt(config: Config, command: list[str], args: list[str] | None = None) -> BuildResult:
     """Run `dbt <command...>` for the config's warehouse and zone; output goes to the terminal."""
+    dbt_vars, rest = merge_vars(config, args or [])
     config.warehouse.parent.mkdir(parents=True, exist_ok=True)
     prepare_warehouse(config)
-    dbt_vars, rest = merge_vars(config, args or [])
-    return _run(config, [*command, "--vars", dbt_vars, *rest])
+    result = _run(config, [*command, "--vars", dbt_vars, *rest])
+    result.raise_if_reader_left()
+    return result
+
+
+class DbtOutput:
+    """dbt's output on its way to this process's stdout, a line at a time.
+
+    Python tracebacks (dbt's own, and the logging module's when dbt.log cannot be written: one
+    per log line on a full disk) are dropped; dbt.log keeps dbt's. A line naming a fault of the
+    warehouse file itself (another process holds it, a corrupt block, a full disk) is kept as
+    `fault`, the one sentence the command ends with, and nothing more is shown after it.
+    """
+
+    CHAIN = ("During handling of the above exception", "The above exception was the direct")
+
+    def __init__(self, warehouse: Path, out: IO[bytes] | None) -> None:
+        self.warehouse = warehouse
+        self.out = out
+        self.fault: TurnaroundError | None = None
+        self.skipping: str | None = None  # "traceback" or "logging" while dropping one
+        self.held: list[bytes] = []  # dbt's "Encountered an error:", until its next line
+
+    def feed(self, raw: bytes) -> None:
+        """Take one line of dbt's output."""
+        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        if self.fault is None:
+            self.fault = damaged(self.warehouse, line)
+        if self.fault is not None or self._dropped(line):
+            self.held.clear()
+            return
+        if line.endswith("Encountered an error:"):
+            self.held.append(raw)
+            return
+        self._write([*self.held, raw])
+        self.held.clear()
+
+    def close(self) -> None:
+        """The end of dbt's output: what was held back is shown."""
+        if self.fault is None:
+            self._write(self.held)
+        self.held.clear()
+
+    def _dropped(self, line: str) -> bool:
+        """True for a line of a Python traceback (or of the logging module's error report)."""
+        if line == "--- Logging error ---":
+            self.skipping = "logging"
+            return True
+        if "Traceback (most recent call last):" in line or line.startswith(self.CHAIN):
+            self.skipping = self.skipping or "traceback"
+            return True
+        if self.skipping is None:
+            return False
+        if self.skipping == "logging":
+            if line.startswith("Arguments:"):
+                self.skipping = None
+            return True
+        if line and not line[0].isspace():
+            self.skipping = None  # the exception's own line ends the traceback
+        return True
+
+    def _write(self, lines: list[bytes]) -> None:
+        if self.out is None or not lines:
+            return
+        try:
+            self.out.write(b"".join(lines))
+            self.out.flush()
+        except BrokenPipeError:
+            self.out = None  # the reader left: dbt runs to its end, unseen (see `_run`)
+        except ValueError:  # stdout closed
+            self.out = None
 
 
 def _run(config: Config, dbt_args: list[str]) -> BuildResult:
+    """Run dbt with its output passed on through `DbtOutput`; a fault of the warehouse file
+    in its output is raised as that one sentence once dbt has ended. Ctrl-C stops dbt (see
+    `_stop`) and goes on as KeyboardInterrupt."""
     env = dbt_environment(config)
+    env["PYTHONUNBUFFERED"] = "1"  # lines as dbt writes them, not when a pipe buffer fills
     results = Path(env["DBT_TARGET_PATH"]) / "run_results.json"
     results.unlink(missing_ok=True)
-    completed = subprocess.run([dbt_executable(), *dbt_args], env=env, cwd=PROJECT_DIR, check=False)
-    return read_results(results, min(completed.returncode, 2))
+    sys.stdout.flush()
+    stdout = getattr(sys.stdout, "buffer", None)
+    output = DbtOutput(config.warehouse, stdout)
+    process = subprocess.Popen(
+        [dbt_executable(), *dbt_args],
+        env=env,
+        cwd=PROJECT_DIR,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    try:
+        for line in process.stdout:
+            output.feed(line)
+        code = process.wait()
+    except KeyboardInterrupt:
+        _stop(process)
+        raise
+    output.close()
+    if output.fault is not None:
+        raise output.fault
+    result = read_results(results, min(code, 2))
+    result.reader_left = stdout is not None and output.out is None
+    return result
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop dbt after Ctrl-C. In this process group it had the terminal's SIGINT too and
+    stops by itself, cancelling its queries (each model is one transaction: none is left
+    half-written); its output (a traceback) is read and dropped. A dbt this process alone was
+    interrupted for gets a SIGINT of its own after a second, and is killed after DBT_STOP_S."""
+    drain = threading.Thread(target=_drain, args=(process.stdout,), daemon=True)
+    drain.start()
+    for sig, seconds in ((None, 1.0), (signal.SIGINT, DBT_STOP_S), (signal.SIGKILL, None)):
+        if sig is not None:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(sig)
+        try:
+            process.wait(timeout=seconds)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    drain.join(timeout=5)
+
+
+def _drain(stream: IO[bytes] | None) -> None:
+    if stream is not None:
+        with contextlib.suppress(OSError, ValueError):
+            for _ in stream:
+                pass
 
 
 def dbt_work_dir(config: Config) -> Path:
@@ -238,56 +462,130 @@ def is_selective(args: list[str]) -> bool:
     return any(arg == flag or arg.startswith(flag + "=") for arg in args for flag in flags)
 
 
+def _now() -> str:
+    return f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _logic_after_partial(previous: dict[str, object], logic: str, selective: bool) -> object:
+    """The logic every incremental model is known to be built with after a build that did not
+    complete (failed, interrupted, or still running): the previous one when this build had the
+    same (each model is one transaction), none when it had other logic (some models may have
+    been rebuilt with it, and the next build must be a full refresh whatever its vars)."""
+    kept = previous.get("models_logic")
+    return None if selective or kept != logic else kept
+
+
 def build(
     config: Config, args: list[str] | None = None, *, full_refresh: bool = False
 ) -> BuildResult:
     """`dbt build` on the warehouse named in the config; its results are kept for the report,
     and what it saw in `last_build_state.json` (for the incremental models and the no-op skip).
 
-    Incremental models are rebuilt from scratch (`--full-refresh`) when asked, and when the
-    models' logic (files, vars, engine) differs from that of the last complete build."""
+    The state says "running" before dbt starts, so a build that never ends (Ctrl-C, a kill, a
+    full disk) is never taken for a complete one: `refresh` builds again, and `report` says
+    the marts are from an incomplete build. Incremental models are rebuilt from scratch
+    (`--full-refresh`) when asked, and when the models' logic (files, vars, engine) differs
+    from that of the last complete build."""
+    dbt_vars, rest = merge_vars(config, args or [])
     config.warehouse.parent.mkdir(parents=True, exist_ok=True)
     ledger = prepare_warehouse(config)
-    dbt_vars, rest = merge_vars(config, args or [])
     full_refresh = full_refresh or FULL_REFRESH in rest
     rest = [arg for arg in rest if arg != FULL_REFRESH]
     logic = logic_fingerprint(dbt_vars)
     previous = read_build_state(config)
     if previous.get("models_logic") != logic:
         full_refresh = True
-    result = _run(
-        config, ["build", "--vars", dbt_vars, *rest, *([FULL_REFRESH] if full_refresh else [])]
-    )
-    results = dbt_work_dir(config) / "target" / "run_results.json"
-    if results.exists():
-        shutil.copyfile(results, last_build_results(config))
     selective = is_selective(rest)
-    complete = result.exit_code == 0 and not selective
-    state = {
-        "finished_at": f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC",
-        "exit_code": result.exit_code,
+    state: dict[str, object] = {
+        "status": "running",
+        "started_at": _now(),
+        "exit_code": None,
         "full_refresh": full_refresh,
         "project": project_fingerprint(dbt_vars, rest),
         "ledger": ledger,
-        # the logic the incremental models were all last built with (kept from the previous
-        # state until a complete build succeeds: a failed one may have rebuilt some). A
-        # selective one forgets it: an incremental model built without its staging table
-        # (`--select int_count_jobs_filtered`) read rows older than the fingerprints it
-        # recorded, so the next complete build must be a full refresh
-        "models_logic": logic if complete else None if selective else previous.get("models_logic"),
+        # the logic the incremental models were all last built with (see _logic_after_partial)
+        "models_logic": _logic_after_partial(previous, logic, selective),
+        # when the marts became those of an incomplete build (a selective build since does not
+        # complete them)
+        "incomplete_since": _incomplete_since(previous),
     }
     path = build_state_path(config)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(state, indent=2, default=str) + "\n", encoding="utf-8")
+    kept = path.read_bytes() if path.exists() else None
+    _save_state(config, state)
+    try:
+        result = _run(
+            config, ["build", "--vars", dbt_vars, *rest, *([FULL_REFRESH] if full_refresh else [])]
+        )
+    except WarehouseBusy:
+        _put_back(path, kept)  # dbt could not open the warehouse: it built nothing
+        raise
+    _finish(config, state, result, previous, logic, selective)
+    result.raise_if_reader_left()
     return result
+
+
+def _put_back(path: Path, kept: bytes | None) -> None:
+    """The state file as it was before a build that never started."""
+    if kept is None:
+        path.unlink(missing_ok=True)
+    else:
+        write_atomic(path, kept)
+
+
+def _incomplete_since(previous: dict[str, object]) -> object:
+    """When the marts the previous state describes became those of an incomplete build (None
+    when they are a complete build's)."""
+    if previous.get("status") == "running":
+        return previous.get("started_at")
+    return previous.get("incomplete_since")
+
+
+def _finish(
+    config: Config,
+    state: dict[str, object],
+    result: BuildResult,
+    previous: dict[str, object],
+    logic: str,
+    selective: bool,
+) -> None:
+    """Record a build dbt ran to its end: its results for the report, its state."""
+    results = dbt_work_dir(config) / "target" / "run_results.json"
+    if results.exists():
+        write_atomic(last_build_results(config), results.read_bytes())
+    complete = result.exit_code == 0 and not selective
+    state.update(
+        status="finished",
+        finished_at=_now(),
+        exit_code=result.exit_code,
+        # a selective one forgets the logic: an incremental model built without its staging
+        # table (`--select int_count_jobs_filtered`) read rows older than the fingerprints it
+        # recorded, so the next complete build must be a full refresh
+        models_logic=logic if complete else _logic_after_partial(previous, logic, selective),
+        incomplete_since=state["incomplete_since"] if selective else None,
+    )
+    _save_state(config, state)
+
+
+def incomplete_build(config: Config) -> str | None:
+    """Why the marts are not those of one complete build, or None: the last build did not
+    finish (interrupted, killed, a full disk), stopped at errors, or was a partial build after
+    one of those."""
+    state = read_build_state(config)
+    if state.get("status") == "running":
+        return f"the build started {state.get('started_at')} did not finish"
+    if state.get("incomplete_since"):
+        return f"the build started {state['incomplete_since']} did not finish"
+    if state.get("exit_code") not in (None, 0):
+        return f"the build of {state.get('finished_at')} stopped at errors"
+    return None
 
 
 def current_build(config: Config, args: list[str] | None = None) -> dict[str, object] | None:
     """The last build's state when running the same build again would change nothing: it
-    succeeded, the dbt project (files, mtimes, vars, arguments) is the same, and the ledger
-    shows no load since. None otherwise."""
+    finished and succeeded, the dbt project (files, mtimes, vars, arguments) is the same, and
+    the ledger shows no load since. None otherwise."""
     state = read_build_state(config)
-    if state.get("exit_code") != 0:
+    if state.get("exit_code") != 0 or state.get("status") == "running":
         return None
     dbt_vars, rest = merge_vars(config, args or [])
     if FULL_REFRESH in rest or state.get("project") != project_fingerprint(dbt_vars, rest):

@@ -69,9 +69,12 @@ def read_marts(warehouse: Path) -> ReportData:
 
 def read_build_results(path: Path) -> dict[str, object] | None:
     """Counts of the last `dbt build`'s tests by status, and the failing or warning tests."""
-    if not path.exists():
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # none yet, or cut short by an older version on a full disk
         return None
-    results = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(results, dict):
+        return None
     tests = [
         node
         for node in results.get("results", [])

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 from plotly.offline import get_plotlyjs
 
+from loaders.build import write_atomic
 from reports import figures as figs
 from reports.data import MARTS, ReportData, read_build_results, read_marts
 from reports.tables import comparison_frame, one, pm, to_csv, to_latex, to_markdown
@@ -227,8 +228,20 @@ def _empty_note(empty: list[str], config_path: Path) -> str:
     )
 
 
-def render(data: ReportData, config_path: Path, warehouse: Path, timezone: str = "UTC") -> str:
-    """The page's HTML."""
+def _notice(notice: str | None) -> str:
+    if not notice:
+        return ""
+    return f'<div class="note" id="incomplete-build"><p>{html.escape(notice)}</p></div>'
+
+
+def render(
+    data: ReportData,
+    config_path: Path,
+    warehouse: Path,
+    timezone: str = "UTC",
+    notice: str | None = None,
+) -> str:
+    """The page's HTML (`notice`: why the marts may not be one build's, shown first)."""
     sections: list[tuple[str, str, str]] = []
     frame = comparison_frame(data["time_to_data_stats"], data["transfer_comparison"])
     sections.append(("comparison", "File transfer vs streaming", _comparison_section(frame)))
@@ -267,7 +280,8 @@ def render(data: ReportData, config_path: Path, warehouse: Path, timezone: str =
         f"<p>4D Camera (NCEM) to NERSC, from <code>{html.escape(str(warehouse))}</code>; "
         f'generated {generated}. Artefacts: <a href="comparison.tex">LaTeX</a>, '
         '<a href="comparison.md">Markdown</a>, <a href="comparison.csv">CSV</a>.</p>'
-        f"{_empty_note(data.empty_marts(), config_path)}<ul>{toc}</ul>{body}</body></html>"
+        f"{_notice(notice)}{_empty_note(data.empty_marts(), config_path)}"
+        f"<ul>{toc}</ul>{body}</body></html>"
     )
 
 
@@ -277,19 +291,25 @@ def build_report(
     out: Path,
     build_results: Path | None = None,
     timezone: str = "UTC",
+    *,
+    notice: str | None = None,
 ) -> ReportResult:
     """Write `out/index.html`, `out/plotly.min.js` and the comparison as .tex, .md and .csv
-    (days and months of the figures in the facility's `timezone`)."""
+    (days and months of the figures in the facility's `timezone`; `notice`, when the marts
+    are from an incomplete build, at the top of the page)."""
     data = read_marts(warehouse)
     if build_results is not None:
         data.build = read_build_results(build_results)
     out.mkdir(parents=True, exist_ok=True)
+    # every file is written to a temporary file in `out` and renamed over its name: a symbolic
+    # link there is replaced, never written through, and no reader sees half a file
     script = out / PLOTLY_JS
-    plotly_js = get_plotlyjs()
-    if not script.exists() or script.stat().st_size != len(plotly_js.encode("utf-8")):
-        script.write_text(plotly_js, encoding="utf-8")
+    plotly_js = get_plotlyjs().encode("utf-8")
+    if script.is_symlink() or not script.exists() or script.stat().st_size != len(plotly_js):
+        write_atomic(script, plotly_js)
     index = out / "index.html"
-    index.write_text(render(data, config_path, warehouse, timezone), encoding="utf-8")
+    page = render(data, config_path, warehouse, timezone, notice)
+    write_atomic(index, page.encode("utf-8"))
     frame = comparison_frame(data["time_to_data_stats"], data["transfer_comparison"])
     artefacts = []
     for name, text in (
@@ -298,6 +318,6 @@ def build_report(
         ("comparison.csv", to_csv(frame)),
     ):
         path = out / name
-        path.write_text(text, encoding="utf-8")
+        write_atomic(path, text.encode("utf-8"))
         artefacts.append(path)
     return ReportResult(index=index, artefacts=artefacts, empty_marts=data.empty_marts())
