@@ -1,7 +1,7 @@
 """turnaround loaders: raw telemetry files into the raw schema of a DuckDB warehouse.
 
 The names below are imported when first used (PEP 562), so `import loaders` costs nothing: the
-console script (`loaders.entry`) installs its Ctrl-C handler before DuckDB and pandas load.
+console script (`turnaround.cli`) installs its Ctrl-C handler before DuckDB and pandas load.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from loaders.sources.slurm import (
 )
 
 if TYPE_CHECKING:
-    from loaders.pipeline import RawWriter
+    from loaders.writer import RawWriter
 
 # checks written once, stricter than loaders.values (so a line they pass, Python passes too)
 _YEAR = r"[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"

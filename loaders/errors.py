@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from warehouse import TurnaroundError
 
-class TurnaroundError(Exception):
-    """Base class: a usage or input error the user can fix."""
-
-    exit_code = 2
+__all__ = ["ConfigError", "LoadError", "TurnaroundError"]
 
 
 class ConfigError(TurnaroundError):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from loaders.warehouse import connect
+from warehouse import connect
 
 #: mart -> what fills it, for the page of an empty or partial warehouse
 MARTS: dict[str, str] = {

@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 from plotly.offline import get_plotlyjs
 
-from loaders.build import write_atomic
 from reports import figures as figs
 from reports.data import MARTS, ReportData, read_build_results, read_marts
 from reports.tables import comparison_frame, one, pm, to_csv, to_latex, to_markdown
+from warehouse import write_atomic
 
 PLOTLY_JS = "plotly.min.js"
 

@@ -22,11 +22,12 @@ from hypothesis import strategies as st
 from loaders import bulk, reading
 from loaders.config import InputSpec
 from loaders.errors import LoadError
-from loaders.pipeline import RawWriter, load, spool_root
+from loaders.pipeline import load, spool_root
+from loaders.raw_schema import create_raw_schema
 from loaders.sources import KINDS
 from loaders.sources.files import walk_listing
 from loaders.sources.slurm import SACCT_FIELDS
-from loaders.warehouse import create_raw_schema
+from loaders.writer import RawWriter
 from tests.helpers import make_config, query, write
 
 # ------------------------------------------------------------------ DuckDB lines vs Python

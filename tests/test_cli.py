@@ -248,8 +248,8 @@ def test_an_unwritable_output_is_an_input_error(tmp_path: Path) -> None:
 
 
 def test_user_vars_are_merged_with_the_configured_zone(tmp_path: Path) -> None:
-    from loaders.build import merge_vars
     from loaders.config import load_config
+    from turnaround.dbt import merge_vars
 
     config = load_config(_write(tmp_path / "t.toml", 'timezone = "Europe/Berlin"\n'))
     merged, rest = merge_vars(config, ["--select", "marts", "--vars", "{count_job_req_nodes: 1}"])

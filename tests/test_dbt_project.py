@@ -6,9 +6,9 @@ import json
 import subprocess
 from pathlib import Path
 
-from loaders.build import PROJECT_DIR, dbt_environment, dbt_executable, run_dbt
 from loaders.config import load_config
 from tests.conftest import Built
+from turnaround.dbt import PROJECT_DIR, dbt_environment, dbt_executable, run_dbt
 
 # Raise when adding tests; a misspelt YAML key silently drops a test, and this catches it.
 EXPECTED_TESTS = 151

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from loaders.demo import OFFLOAD, STREAMING, Experiment, write_demo
+from turnaround.demo import OFFLOAD, STREAMING, Experiment, write_demo
 
 TZ = ZoneInfo("America/Los_Angeles")
 SOURCES = (

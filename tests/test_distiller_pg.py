@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from loaders.errors import LoadError
-from loaders.sources import distiller_pg
+from loaders.pulls import distiller
 from tests.conftest import INPUTS, PUBLISHED_CONFIG, TURNAROUND, Built, refresh, turnaround
 from tests.distiller_db import (
     READER_PASSWORD,
@@ -319,7 +319,7 @@ def test_pulls_before_snapshots_are_replaced_by_the_first(live: tuple[str, Extra
             "_source_file, _record_number, _load_id, _loaded_at) "
             "select id, slurm_id, elapsed, scan_width, scan_height, ?, 1, 0, now() "
             "from raw.distiller_db",
-            [distiller_pg.legacy_name(dsn) + "#jobs>0"],
+            [distiller.legacy_name(dsn) + "#jobs>0"],
         )
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("update jobs set elapsed = elapsed + interval '1 second' where id = 1")
@@ -333,18 +333,18 @@ def test_the_session_is_read_only(
 ) -> None:
     dsn, _, _ = live
     monkeypatch.setattr(
-        distiller_pg,
+        distiller,
         "PAIRS_QUERY",
         "insert into jobs (job_type, machine) values ('x', 'y') returning 1, 2, 3, 4, 5, 6, 7"
         " -- {links}",
     )
     with pytest.raises(LoadError, match="read-only transaction"):
-        distiller_pg.pull(dsn)
+        distiller.pull(dsn)
 
 
 def test_not_a_distiller_database_is_one_message(postgres_server: PostgresServer) -> None:
     with pytest.raises(LoadError, match="not a Distiller database"):
-        distiller_pg.pull(postgres_server.admin_dsn)
+        distiller.pull(postgres_server.admin_dsn)
 
 
 def test_an_unreachable_database_is_one_message(tmp_path: Path) -> None:
@@ -364,13 +364,13 @@ def test_an_unreachable_database_is_one_message(tmp_path: Path) -> None:
     [("275.000000", "00:04:35"), ("0", "00:00:00"), ("93784.5", "26:03:04.5"), (None, "")],
 )
 def test_elapsed_seconds_read_as_psql_prints_an_interval(seconds: str | None, text: str) -> None:
-    assert distiller_pg.interval_text(seconds) == (text, None)
-    assert distiller_pg.interval_text("-1")[1] == "elapsed -1 s is negative"
+    assert distiller.interval_text(seconds) == (text, None)
+    assert distiller.interval_text("-1")[1] == "elapsed -1 s is negative"
 
 
 @pytest.mark.parametrize(
     ("json_text", "size"), [("256", "256"), ("256.0", "256"), ('"128"', "128"), ("null", None)]
 )
 def test_sizes_are_json_numbers(json_text: str, size: str | None) -> None:
-    assert distiller_pg.size_text(json_text, "width") == (size, None)
-    assert distiller_pg.size_text("12.5", "width")[1] == "width 12.5 is not a positive whole number"
+    assert distiller.size_text(json_text, "width") == (size, None)
+    assert distiller.size_text("12.5", "width")[1] == "width 12.5 is not a positive whole number"

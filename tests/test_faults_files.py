@@ -21,11 +21,11 @@ import pytest
 
 from loaders import Config, LoadError, bulk, load, reading
 from loaders.config import InputSpec
-from loaders.pipeline import RawWriter
+from loaders.raw_schema import create_raw_schema
 from loaders.sources import KINDS
 from loaders.sources.common import TOO_DEEP, escaped
 from loaders.sources.files import walk_listing
-from loaders.warehouse import create_raw_schema
+from loaders.writer import RawWriter
 from tests.conftest import TURNAROUND, turnaround
 from tests.helpers import make_config, query, write
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from loaders.build import PROJECT_DIR, current_build
 from loaders.config import load_config
-from loaders.demo import write_demo
 from tests.conftest import Built, refresh, turnaround
+from turnaround.dbt import PROJECT_DIR, current_build
+from turnaround.demo import write_demo
 
 INCREMENTAL_MODELS = (
     "int_receiver_scans_summarised",

@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 from playwright.sync_api import sync_playwright
 
-from loaders.build import PROJECT_DIR
 from reports import figures as figs
 from reports.data import MARTS, read_marts
 from tests.conftest import TURNAROUND, Built, published_inputs, refresh, turnaround
+from turnaround.dbt import PROJECT_DIR
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = [

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from loaders.sources import distiller_pg
+from loaders.pulls import distiller
 from tests.conftest import turnaround
 from tests.distiller_db import (
     READER_PASSWORD,
@@ -163,9 +163,9 @@ def query_one(warehouse: Path, sql: str) -> object:
 def test_every_spelling_is_scrubbed(spelling: str, template: str, secrets: list[str]) -> None:
     dsn = template.format(port=5432)
     text = f"could not connect with {dsn}"
-    cleaned = distiller_pg.scrubbed(text, dsn)
+    cleaned = distiller.scrubbed(text, dsn)
     assert not any(secret in cleaned for secret in secrets), (spelling, cleaned)
-    assert not any(secret in distiller_pg.configured_name(dsn) for secret in secrets)
+    assert not any(secret in distiller.configured_name(dsn) for secret in secrets)
 
 
 def test_a_pull_with_a_password_leaves_no_trace(

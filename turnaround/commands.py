@@ -22,7 +22,12 @@ from types import FrameType
 
 import duckdb
 
-from loaders.build import (
+from loaders.config import DEFAULT_CONFIG, REPORT_OUT, SOURCES, Config, load_config
+from loaders.errors import TurnaroundError
+from loaders.pipeline import LoadSummary, load
+from loaders.pulls.sacct import inputs_reading, parse_day, pull_slurm
+from reports.terminal import comparison_rows, format_comparison, rejected_counts
+from turnaround.dbt import (
     BuildResult,
     build,
     current_build,
@@ -32,12 +37,7 @@ from loaders.build import (
     ledger_fingerprint,
     read_results,
 )
-from loaders.comparison import comparison_rows, format_comparison, rejected_counts
-from loaders.config import DEFAULT_CONFIG, REPORT_OUT, SOURCES, Config, load_config
-from loaders.errors import TurnaroundError
-from loaders.pipeline import LoadSummary, load
-from loaders.pull_slurm import inputs_reading, parse_day, pull_slurm
-from loaders.warehouse import check_path, connect, damaged, no_space
+from warehouse import check_path, connect, damaged, no_space
 
 BROKEN_PIPE = 141  # 128 + SIGPIPE
 INTERRUPTED = 130  # 128 + SIGINT
@@ -356,8 +356,8 @@ def cmd_refresh(config: Config, strict: bool = False, full_refresh: bool = False
     print()
     if code != 0:
         print("(this build had errors: models that failed or were skipped keep their last state)")
-    print(format_comparison(comparison_rows(config)))
-    rejected = rejected_counts(config)
+    print(format_comparison(comparison_rows(config.warehouse)))
+    rejected = rejected_counts(config.warehouse)
     if rejected:
         print()
         print("Rejected records in the warehouse (raw.rejected_records):")
@@ -414,7 +414,7 @@ def cmd_pull_slurm(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(out: Path, scale: int, seed: int, force: bool = False) -> int:
-    from loaders.demo import MAX_SCALE, write_demo
+    from turnaround.demo import MAX_SCALE, write_demo
 
     if not 1 <= scale <= MAX_SCALE:
         raise TurnaroundError(f"--scale must be between 1 and {MAX_SCALE}, not {scale}")

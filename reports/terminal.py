@@ -1,17 +1,18 @@
-"""Reading the comparison mart for the terminal."""
+"""The comparison table and the rejected-record counts, as the terminal shows them."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 
-from loaders.config import Config
-from loaders.warehouse import connect
+from warehouse import connect
 
 
-def comparison_rows(config: Config) -> list[tuple[object, ...]] | None:
+def comparison_rows(warehouse: Path) -> list[tuple[object, ...]] | None:
     """Rows of marts.transfer_comparison, smallest scans first (read-only, released at once);
     None when the mart has not been built."""
-    con = connect(config.warehouse, read_only=True)
+    con = connect(warehouse, read_only=True)
     try:
         return con.execute(
             """
@@ -60,9 +61,9 @@ def format_comparison(rows: list[tuple[object, ...]] | None) -> str:
     return "\n".join(text)
 
 
-def rejected_counts(config: Config) -> list[tuple[str, str, int]]:
+def rejected_counts(warehouse: Path) -> list[tuple[str, str, int]]:
     """(source, kind of defect, records) held in raw.rejected_records."""
-    con = connect(config.warehouse, read_only=True)
+    con = connect(warehouse, read_only=True)
     try:
         return con.execute(
             """

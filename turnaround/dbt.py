@@ -14,7 +14,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,9 +27,19 @@ import yaml
 
 from loaders.config import Config, zone_error
 from loaders.errors import TurnaroundError
-from loaders.warehouse import WarehouseBusy, connect, create_raw_schema, damaged, no_space
+from loaders.raw_schema import create_raw_schema
+from warehouse import WarehouseBusy, connect, damaged, write_atomic
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+def _project_dir() -> Path:
+    """The dbt project: inside the package when installed from a wheel (which carries it as
+    `turnaround/dbt_project/`), else the checkout this package lies in."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "dbt_project"
+    return packaged if (packaged / "dbt_project.yml").is_file() else here.parent
+
+
+PROJECT_DIR = _project_dir()
 
 # What a build's result depends on besides the warehouse: the dbt project's files (the tests'
 # too, for the no-op skip) and the versions of the engine.
@@ -252,35 +261,6 @@ def read_build_state(config: Config) -> dict[str, object]:
     except (OSError, ValueError):
         return {}
     return state if isinstance(state, dict) else {}
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` whole or not at all: written to a temporary file in the same
-    folder, then renamed over it (a full disk or a kill never leaves it cut short, and a
-    symbolic link at `path` is replaced, not followed)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), _file_mode())  # as a new file gets, not mkstemp's 0600
-            handle.write(data)
-        os.replace(temporary, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        if not isinstance(exc, OSError):
-            raise
-        if exc.errno == errno.ENOSPC:
-            raise no_space(path) from None
-        raise TurnaroundError(f"{path}: cannot write: {exc.strerror or exc}") from None
-
-
-@functools.cache
-def _file_mode() -> int:
-    """The mode a new file gets here (0666 less the umask)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return 0o666 & ~mask
 
 
 def _save_state(config: Config, state: dict[str, object]) -> None:

@@ -2,7 +2,7 @@
 
 Importing the command (DuckDB, pandas, dbt's driver) takes a tenth of a second or more; a
 Ctrl-C then would print Python's traceback. Until the command's own handler is installed
-(`loaders.cli.main`), one prints a line and exits 130, with nothing begun to undo.
+(`turnaround.commands.main`), one prints a line and exits 130, with nothing begun to undo.
 """
 
 from __future__ import annotations
@@ -22,6 +22,6 @@ def _interrupted_while_starting(signum: int, frame: FrameType | None) -> None:
 def main() -> None:
     """Install the start-up handler, then run the command."""
     signal.signal(signal.SIGINT, _interrupted_while_starting)
-    from loaders.cli import main as command
+    from turnaround.commands import main as command
 
     command()

@@ -18,8 +18,9 @@ from pathlib import Path
 
 from loaders.config import Config
 from loaders.errors import TurnaroundError
+from loaders.raw_schema import create_raw_schema
 from loaders.sources.slurm import PULL_FIELDS
-from loaders.warehouse import connect, create_raw_schema
+from warehouse import connect
 
 SACCT_STAMP = "%Y-%m-%dT%H:%M:%S"
 DEFAULT_OUT = Path("slurm") / "pulled"
