@@ -1,5 +1,5 @@
-"""The `turnaround` command: a thin layer over the library (load, build, refresh, report, docs,
-pull-slurm, demo, shell).
+"""The `turnaround` command line (click): one decorated function per command, each a thin layer
+over `turnaround.app`, which is imported only when a command runs (so `--help` starts at once).
 
 Exit codes: 0 ok, 1 data-quality failure (a dbt test at error severity), 2 usage or input error
 with a message naming the file (and line) at fault, 130 interrupted (Ctrl-C), 141 the reader of
@@ -9,466 +9,278 @@ error's).
 
 from __future__ import annotations
 
-import argparse
 import errno
 import os
-import shutil
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
+from typing import Any
 
-import duckdb
+import click
 
-from loaders.config import DEFAULT_CONFIG, REPORT_OUT, SOURCES, Config, load_config
-from loaders.errors import TurnaroundError
-from loaders.pipeline import LoadSummary, load
-from loaders.pulls.sacct import inputs_reading, parse_day, pull_slurm
-from reports.terminal import comparison_rows, format_comparison, rejected_counts
-from turnaround.dbt import (
-    BuildResult,
-    build,
-    current_build,
-    docs,
-    incomplete_build,
-    last_build_results,
-    ledger_fingerprint,
-    read_results,
+from loaders.config import DEFAULT_CONFIG, REPORT_OUT, SOURCES
+from turnaround.interrupts import BROKEN_PIPE, INTERRUPTED, INTERRUPTS
+from warehouse import TurnaroundError, no_space
+
+DESCRIPTION = (
+    "Measure how fast 4D Camera data reaches the supercomputer: load raw telemetry into a "
+    "DuckDB warehouse and build the marts with dbt."
 )
-from warehouse import check_path, connect, damaged, no_space
-
-BROKEN_PIPE = 141  # 128 + SIGPIPE
-INTERRUPTED = 130  # 128 + SIGINT
-#: sacct windows longer than ten years are a typo (and a date past 9999 cannot be written)
-MAX_WINDOW_DAYS = 3660
-BUILD_INTERRUPTED = (
-    "the build did not finish, so the marts are from an incomplete build until the next "
-    "`turnaround refresh` (or `build`) completes one"
-)
-LOAD_INTERRUPTED = "the warehouse is as it was before this load"
-LOAD_COMMITTED = "this load had already committed: its files are in the warehouse"
 
 
-@dataclass
-class Interrupts:
-    """Ctrl-C in this process: the first raises KeyboardInterrupt where the command is, which
-    it unwinds through (a load rolls back, dbt is stopped, worker processes finish their chunk
-    and exit); later ones are ignored so that clean-up finishes, but a third ends the process
-    at once. Forked worker processes inherit the handler and ignore SIGINT: the main process
-    stops them."""
+class Formatter(click.HelpFormatter):
+    """Usage lines as `usage: turnaround …` (lower case, as the errors say it)."""
 
-    pid: int = 0
-    count: int = 0
-    unraisable: Callable[[sys.UnraisableHookArgs], object] = sys.unraisablehook
-    #: what the command was doing, said in the one line an interrupt ends it with
-    doing: str = ""
-
-    def install(self) -> None:
-        """Handle SIGINT in this process (and the interrupts Python could not raise)."""
-        self.pid = os.getpid()
-        signal.signal(signal.SIGINT, self.handle)
-        self.unraisable = sys.unraisablehook
-        sys.unraisablehook = self.swallowed
-
-    def handle(self, signum: int, frame: FrameType | None) -> None:
-        """The SIGINT handler (see the class)."""
-        if os.getpid() != self.pid:
-            return
-        self.count += 1
-        if self.count == 1:
-            raise KeyboardInterrupt
-        if self.count >= 3:
-            os.write(2, b"turnaround: interrupted again; stopping at once\n")
-            os._exit(INTERRUPTED)
-
-    def swallowed(self, info: sys.UnraisableHookArgs) -> None:
-        """An interrupt raised where Python cannot raise (a fork's or a finaliser's callback)
-        is not lost, nor printed: it is delivered again, at the next point that can raise."""
-        if isinstance(info.exc_value, KeyboardInterrupt) and os.getpid() == self.pid:
-            self.count = 0
-            signal.raise_signal(signal.SIGINT)
-            return
-        self.unraisable(info)
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, "usage: " if prefix is None else prefix)
 
 
-INTERRUPTS = Interrupts()
+click.Context.formatter_class = Formatter
+SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-def _add_config(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+def config_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
         "--config",
-        type=Path,
+        type=click.Path(path_type=Path),
         default=DEFAULT_CONFIG,
         metavar="FILE",
         help=f"config file (default: ./{DEFAULT_CONFIG})",
-    )
+    )(command)
 
 
-def _add_strict(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+def strict_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
         "--strict",
-        action="store_true",
+        is_flag=True,
         help="fail the whole load (exit 2, naming file and line) at the first malformed record "
         "instead of setting it aside in raw.rejected_records",
-    )
+    )(command)
 
 
-def _add_full_refresh(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--full-refresh",
-        action="store_true",
-        help="rebuild the incremental models from scratch (dbt --full-refresh) and, on "
-        "refresh, read and hash every input again (not only those whose size or mtime "
-        "changed); never skips dbt",
-    )
+def read_config(ctx: click.Context, path: Path) -> Any:
+    """The config, kept on the context for the error line (which names its warehouse)."""
+    from loaders.config import load_config
+    from warehouse import check_path
+
+    config = ctx.obj["config"] = load_config(path)
+    check_path(config.warehouse)
+    return config
 
 
-def make_parser() -> argparse.ArgumentParser:
-    """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(
-        prog="turnaround",
-        description="Measure how fast 4D Camera data reaches the supercomputer: "
-        "load raw telemetry into a DuckDB warehouse and build the marts with dbt.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    p_load = commands.add_parser(
-        "load",
-        help="load new and changed input files into the raw schema",
-        description="Load the inputs of the config (or only the named sources) into raw tables. "
-        "Files already loaded unchanged are skipped; changed files replace their rows.",
-    )
-    _add_config(p_load)
-    _add_strict(p_load)
-    p_load.add_argument(
-        "sources",
-        nargs="*",
-        metavar="SOURCE",
-        help=f"only these sources ({', '.join(SOURCES)})",
-    )
-
-    p_build = commands.add_parser(
-        "build",
-        help="dbt build on the warehouse named in the config",
-        description="Run `dbt build` on the config's warehouse; extra arguments go to dbt "
-        "(e.g. `turnaround build --select marts`).",
-    )
-    _add_config(p_build)
-    _add_full_refresh(p_build)
-    p_build.add_argument(
-        "dbt_args",
-        nargs=argparse.REMAINDER,
-        metavar="DBT ARGS",
-        help="arguments passed to dbt build",
-    )
-
-    p_refresh = commands.add_parser(
-        "refresh",
-        help="load, then build, then print the comparison table",
-        description="Load every input, run dbt build and print the file transfer vs "
-        "streaming comparison. Exits 1 when a dbt test at error severity fails. When the load "
-        "brought nothing and the last build succeeded on the same dbt project, dbt is skipped.",
-    )
-    _add_config(p_refresh)
-    _add_strict(p_refresh)
-    _add_full_refresh(p_refresh)
-
-    p_demo = commands.add_parser(
-        "demo",
-        help="write a synthetic dataset and a turnaround.toml for it",
-        description="Write a synthetic dataset in the native input formats, shaped like the "
-        "published data (deterministic by seed), and a turnaround.toml that loads it.",
-    )
-    p_demo.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
-    p_demo.add_argument(
-        "--scale",
-        type=int,
-        default=1,
-        metavar="N",
-        help="volume as a multiple of the published data (default 1)",
-    )
-    p_demo.add_argument("--seed", type=int, default=0, metavar="S", help="random seed")
-    p_demo.add_argument(
-        "--force",
-        action="store_true",
-        help="write into DIR even if it is not empty (files of the same names are replaced)",
-    )
-
-    p_report = commands.add_parser(
-        "report",
-        help="write the report page and the comparison table as LaTeX, Markdown and CSV",
-        description="Write DIR/index.html (plotly.js beside it, no network needed) from the "
-        "marts, and DIR/comparison.{tex,md,csv}.",
-    )
-    _add_config(p_report)
-    p_report.add_argument(
-        "--out",
-        type=Path,
-        metavar="DIR",
-        help=f"output folder (default: {REPORT_OUT}/ beside the config file)",
-    )
-
-    p_docs = commands.add_parser(
-        "docs",
-        help="dbt docs generate: the catalog and lineage (the report's exposure included)",
-        description="Run `dbt docs generate` on the config's warehouse; the site is written to "
-        "dbt/target/ beside the warehouse (serve it with `dbt docs serve`).",
-    )
-    _add_config(p_docs)
-
-    p_pull = commands.add_parser(
-        "pull-slurm",
-        help="run sacct over consecutive windows into raw files for load",
-        description="Run `sacct --allocations --duplicates` (TZ=UTC) over consecutive windows "
-        "from --since (default: where the last pull ended) to --until (default: now), writing "
-        "one file per window for `turnaround load`; the config's slurm input for them needs "
-        'timezone = "UTC".',
-    )
-    _add_config(p_pull)
-    p_pull.add_argument("--since", metavar="DATE", help="start (UTC), e.g. 2023-10-01")
-    p_pull.add_argument("--until", metavar="DATE", help="end (UTC; default: now)")
-    p_pull.add_argument(
-        "--window-days", type=int, default=1, metavar="N", help="days per sacct call (default 1)"
-    )
-    p_pull.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="where the files go (default: slurm/pulled/ beside the config)",
-    )
-
-    p_shell = commands.add_parser(
-        "shell",
-        help="open the DuckDB shell on the warehouse, read-only",
-        description="Open the DuckDB shell (duckdb-cli) on the config's warehouse, read-only.",
-    )
-    _add_config(p_shell)
-    return parser
+class ReaderLeft(Exception):
+    """The reader of the output left (`turnaround load | head`)."""
 
 
-def _report_build(result: BuildResult) -> int:
-    print(result.summary())
-    for warning in result.warnings:
-        print(f"  warn: {warning}")
-    for failure in result.failures:
-        print(f"  error: {failure}", file=sys.stderr)
-    return result.exit_code
+class Turnaround(click.Group):
+    """The group: a command's error becomes one line and its exit code (see the module)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)  # in the order of this module, the order of a day's work
+
+    def invoke(self, ctx: click.Context) -> Any:
+        ctx.obj = {"config": None}
+        try:
+            code = super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except BaseException as exc:
+            code = failed(exc, ctx.obj.get("config"))
+        ctx.exit(code if isinstance(code, int) else 0)  # the same code in and out of click
 
 
-def _program() -> str:
-    """How the user invoked this command (`.venv/bin/turnaround` from make), for hints."""
-    invoked = sys.argv[0] if sys.argv else ""
-    return invoked if Path(invoked).name == "turnaround" else "turnaround"
+@click.group(cls=Turnaround, context_settings=SETTINGS, help=DESCRIPTION)
+def cli() -> None:
+    """The `turnaround` command."""
 
 
-def _load(
-    config: Config, sources: list[str], strict: bool = False, rehash: bool = False
-) -> LoadSummary:
-    """`load`, whose interruption says whether the warehouse changed: the ledger before is
-    compared with the ledger after (a load interrupted while it committed may have)."""
-    before = ledger_fingerprint(config)
-    try:
-        return load(config, sources, strict=strict, rehash=rehash)
-    except BaseException:
-        if INTERRUPTS.count:
-            INTERRUPTS.doing = LOAD_INTERRUPTED
-            try:
-                if ledger_fingerprint(config) != before:
-                    INTERRUPTS.doing = LOAD_COMMITTED
-            except (TurnaroundError, duckdb.Error):
-                INTERRUPTS.doing = ""
-        raise
+@cli.command(context_settings=SETTINGS, short_help="load new and changed input files into raw")
+@config_option
+@strict_option
+@click.argument("sources", nargs=-1, metavar="[SOURCE ...]", type=click.Choice(SOURCES))
+@click.pass_context
+def load(ctx: click.Context, config: Path, strict: bool, sources: tuple[str, ...]) -> int:
+    """Load new and changed input files (all sources, or the named ones) into the `raw` schema;
+    files loaded before and unchanged are skipped, changed ones replace their rows."""
+    from turnaround import app
+
+    return app.cmd_load(read_config(ctx, config), list(sources), strict)
 
 
-def cmd_load(config: Config, sources: list[str], strict: bool = False) -> int:
-    summary = _load(config, sources, strict=strict)
-    print(f"load {summary.load_id} into {config.warehouse}")
-    for line in summary.lines():
-        print(f"  {line}")
-    return 0
+@cli.command(
+    context_settings={**SETTINGS, "ignore_unknown_options": True},
+    short_help="dbt build on the warehouse named in the config",
+)
+@config_option
+@click.option("--full-refresh", is_flag=True, help="passed to dbt (`dbt build --full-refresh`)")
+@click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED, metavar="[DBT ARGS]")
+@click.pass_context
+def build(ctx: click.Context, config: Path, full_refresh: bool, dbt_args: tuple[str, ...]) -> int:
+    """`dbt build` on the config's warehouse; other arguments go to dbt (`--select marts`,
+    `--vars '{max_receiver_skew_s: 30}'`, merged with the config's zone)."""
+    from turnaround import app
+
+    args = list(dbt_args[1:] if dbt_args[:1] == ("--",) else dbt_args)
+    return app.cmd_build(read_config(ctx, config), args, full_refresh)
 
 
-def cmd_report(config: Config, out: Path | None) -> int:
-    from reports import build_report  # plotly and pandas: only the commands that report
+@cli.command(
+    context_settings=SETTINGS, short_help="load, build, print the comparison, write the report"
+)
+@config_option
+@strict_option
+@click.option(
+    "--full-refresh",
+    is_flag=True,
+    help="never skip dbt, and read and hash every input again (not only those whose size or "
+    "mtime changed)",
+)
+@click.pass_context
+def refresh(ctx: click.Context, config: Path, strict: bool, full_refresh: bool) -> int:
+    """Load, then build, print the comparison table, then write the report. When the load
+    brought nothing (no new, changed or rejected file), the last build succeeded and the dbt
+    project is unchanged since, dbt is skipped (`nothing new since the build of …; marts are
+    current`). Exits 1 when a dbt test at error severity fails."""
+    from turnaround import app
 
-    out = out if out is not None else config.path.parent / REPORT_OUT
-    incomplete = incomplete_build(config)
-    notice = None
-    if incomplete:
-        notice = (
-            f"The marts are from an incomplete build ({incomplete}): some may be older than "
-            f"others. Run `{_program()} refresh --config {config.path}` to complete it."
-        )
-    result = build_report(
-        config.path,
-        config.warehouse,
-        out,
-        last_build_results(config),
-        config.timezone,
-        notice=notice,
-    )
-    print(f"Report: {result.index.resolve()}")
-    if incomplete:
-        print(f"  note: the marts are from an incomplete build ({incomplete})")
-    if result.empty_marts:
-        print(f"  empty marts: {', '.join(result.empty_marts)}")
-    return 0
+    return app.cmd_refresh(read_config(ctx, config), strict, full_refresh)
 
 
-def _loaded_nothing(summary: LoadSummary) -> bool:
-    return not summary.reject_kinds and all(
-        t.files_new == 0 and t.files_replaced == 0 and t.rejected == 0
-        for t in summary.sources.values()
-    )
+@cli.command(context_settings=SETTINGS, short_help="write the report page and the comparison files")
+@config_option
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help=f"output folder (default: {REPORT_OUT}/ beside the config file)",
+)
+@click.pass_context
+def report(ctx: click.Context, config: Path, out: Path | None) -> int:
+    """Write `DIR/index.html` (plotly.js beside it, no network needed) from the marts, and the
+    comparison as `comparison.tex`, `.md`, `.csv`."""
+    from turnaround import app
+
+    return app.cmd_report(read_config(ctx, config), out)
 
 
-def cmd_build(config: Config, dbt_args: list[str], full_refresh: bool = False) -> int:
-    INTERRUPTS.doing = BUILD_INTERRUPTED
-    result = build(config, dbt_args, full_refresh=full_refresh)
-    INTERRUPTS.doing = ""
-    return _report_build(result)
+@cli.command(context_settings=SETTINGS, short_help="dbt docs generate: catalog and lineage")
+@config_option
+@click.pass_context
+def docs(ctx: click.Context, config: Path) -> int:
+    """`dbt docs generate`: the catalog and lineage, the report as an exposure (site in
+    `dbt/target/` beside the warehouse; serve it with `dbt docs serve`)."""
+    from turnaround import app
+
+    return app.cmd_docs(read_config(ctx, config))
 
 
-def cmd_refresh(config: Config, strict: bool = False, full_refresh: bool = False) -> int:
-    summary = _load(config, [], strict=strict, rehash=full_refresh)
-    print(f"load {summary.load_id} into {config.warehouse}")
-    for line in summary.lines():
-        print(f"  {line}")
-    sys.stdout.flush()  # before dbt writes to the same output (and a reader that left stops us)
-    state = None
-    if not full_refresh and _loaded_nothing(summary):
-        state = current_build(config, ["--quiet"])
-    if state is not None:
-        last = read_results(last_build_results(config)).summary()
-        print(f"nothing new since the build of {state['finished_at']}; marts are current ({last})")
-        code = 0
-    else:
-        incomplete = incomplete_build(config)
-        if incomplete:
-            print(f"the marts are from an incomplete build ({incomplete}); building again")
-            sys.stdout.flush()
-        code = cmd_build(config, ["--quiet"], full_refresh)
-    if code == 2:
-        return 2
-    print()
-    if code != 0:
-        print("(this build had errors: models that failed or were skipped keep their last state)")
-    print(format_comparison(comparison_rows(config.warehouse)))
-    rejected = rejected_counts(config.warehouse)
-    if rejected:
-        print()
-        print("Rejected records in the warehouse (raw.rejected_records):")
-        for source, kind, count in rejected:
-            print(f"  {count:>6}  {source}: {kind}")
-    print()
-    print(f"Warehouse: {config.warehouse}")
-    print(f"Open it with: {_program()} shell --config {config.path}")
-    cmd_report(config, None)
+@cli.command(
+    "pull-slurm", context_settings=SETTINGS, short_help="run sacct over windows into files to load"
+)
+@config_option
+@click.option("--since", metavar="DATE", help="start (UTC), e.g. 2023-10-01")
+@click.option("--until", metavar="DATE", help="end (UTC; default: now)")
+@click.option(
+    "--window-days", type=int, default=1, metavar="N", help="days per sacct call, 1 to 3660"
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="where the files go (default: slurm/pulled/ beside the config)",
+)
+@click.pass_context
+def pull_slurm(
+    ctx: click.Context,
+    config: Path,
+    since: str | None,
+    until: str | None,
+    window_days: int,
+    out: Path | None,
+) -> int:
+    """Run `sacct --allocations --duplicates` (the sacct fields and `State`, `TZ=UTC`) over
+    consecutive windows (each starts where the last ended; none skipped) into one file per
+    window in `slurm/pulled/` beside the config; without `--since` it resumes where the last
+    pull ended (`raw.slurm_pulls`)."""
+    from turnaround import app
+
+    return app.cmd_pull_slurm(read_config(ctx, config), since, until, out, window_days)
+
+
+@cli.command(context_settings=SETTINGS, short_help="write a synthetic dataset and its config")
+@click.option(
+    "--out", type=click.Path(path_type=Path), required=True, metavar="DIR", help="output folder"
+)
+@click.option(
+    "--scale",
+    type=int,
+    default=1,
+    metavar="N",
+    help="volume as a multiple of the published data, 1 to 100 (default 1)",
+)
+@click.option("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="write into DIR even if it is not empty (files of the same names are replaced)",
+)
+def demo(out: Path, scale: int, seed: int, force: bool) -> int:
+    """Write a synthetic dataset in the native input formats (shaped like the published data,
+    deterministic by seed, with one of each defect the tests name in `defects/` folders) and a
+    `turnaround.toml` for it, into an empty or new folder."""
+    from turnaround import app
+
+    return app.cmd_demo(out, scale, seed, force)
+
+
+@cli.command(
+    context_settings=SETTINGS, short_help="open the DuckDB shell on the warehouse, read-only"
+)
+@config_option
+@click.pass_context
+def shell(ctx: click.Context, config: Path) -> int:
+    """Open the DuckDB shell (duckdb-cli) on the warehouse, read-only."""
+    from turnaround import app
+
+    return app.cmd_shell(read_config(ctx, config))
+
+
+def failed(exc: BaseException, config: Any) -> int:
+    """The exit code of a command that raised `exc`, its one line written (an interrupt and a
+    reader that left are told apart from errors)."""
+    if INTERRUPTS.count or isinstance(exc, KeyboardInterrupt):
+        # whatever the interrupt surfaced as (DuckDB: "Query interrupted")
+        doing = f"; {INTERRUPTS.doing}" if INTERRUPTS.doing else ""
+        print(f"turnaround: interrupted{doing}", file=sys.stderr)
+        return INTERRUPTED
+    if isinstance(exc, BrokenPipeError):
+        # the reader of our output left (`| head`): main ends quietly (click would make an
+        # OSError of a broken pipe its own exit 1)
+        raise ReaderLeft from None
+    if isinstance(exc, SystemExit | GeneratorExit):
+        raise exc
+    if os.environ.get("TURNAROUND_TRACEBACK") and not isinstance(exc, TurnaroundError):
+        raise exc
+    line, code = error_line(exc, config.warehouse if config is not None else None)
+    print(line, file=sys.stderr)
     return code
 
 
-def cmd_shell(config: Config) -> int:
-    if not config.warehouse.exists():
-        raise TurnaroundError(
-            f"{config.warehouse}: no warehouse yet; run `turnaround refresh --config "
-            f"{config.path}` first"
-        )
-    connect(config.warehouse, read_only=True).close()  # one sentence if a writer holds it
-    beside = Path(sys.executable).with_name("duckdb")
-    duckdb_cli = str(beside) if beside.exists() else shutil.which("duckdb")
-    if not duckdb_cli:
-        raise TurnaroundError("the DuckDB shell (duckdb-cli) is not installed; run `make run`")
-    os.execv(duckdb_cli, [duckdb_cli, "-readonly", str(config.warehouse)])
-    return 0  # not reached
-
-
-def cmd_pull_slurm(config: Config, args: argparse.Namespace) -> int:
-    if not 1 <= args.window_days <= MAX_WINDOW_DAYS:
-        raise TurnaroundError(
-            f"--window-days must be between 1 and {MAX_WINDOW_DAYS}, not {args.window_days}"
-        )
-    try:
-        summary = pull_slurm(
-            config,
-            parse_day(args.since) if args.since else None,
-            parse_day(args.until) if args.until else None,
-            args.out,
-            args.window_days,
-        )
-    except OverflowError:
-        raise TurnaroundError(
-            "--since, --until and --window-days reach past the year 9999"
-        ) from None
-    first, last = summary.windows[0][0], summary.windows[-1][1]
-    print(
-        f"pulled {len(summary.windows)} windows, {first:%Y-%m-%d %H:%M} to "
-        f"{last:%Y-%m-%d %H:%M} UTC: {summary.lines} lines in {summary.files[0].parent}"
-    )
-    for problem in inputs_reading(config, summary.files):
-        print(f"warning: {problem}", file=sys.stderr)
-    print(f"Load them with: {_program()} load --config {config.path} slurm")
-    return 0
-
-
-def cmd_demo(out: Path, scale: int, seed: int, force: bool = False) -> int:
-    from turnaround.demo import MAX_SCALE, write_demo
-
-    if not 1 <= scale <= MAX_SCALE:
-        raise TurnaroundError(f"--scale must be between 1 and {MAX_SCALE}, not {scale}")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise TurnaroundError(
-            f"{out} is not empty: the demo writes a whole project there (its turnaround.toml "
-            "and inputs); choose an empty or new folder, or pass --force to write over it"
-        )
-    if out.exists() and not out.is_dir():
-        raise TurnaroundError(f"{out} is a file, not a folder")
-    INTERRUPTS.doing = f"{out} holds part of a demo: run the command again with --force"
-    config_path = write_demo(out, scale=scale, seed=seed)
-    INTERRUPTS.doing = ""
-    print(f"demo dataset (scale {scale}, seed {seed}) written; config: {config_path}")
-    return 0
-
-
-def _dispatch(args: argparse.Namespace, extra: list[str], context: dict[str, Config]) -> int:
-    """Run the parsed command (`context` gets the config once read, for error messages)."""
-    if args.command == "demo":
-        return cmd_demo(args.out, args.scale, args.seed, args.force)
-    config = context["config"] = load_config(args.config)
-    check_path(config.warehouse)
-    if args.command == "load":
-        return cmd_load(config, args.sources, args.strict)
-    if args.command == "build":
-        dbt_args = [*extra, *args.dbt_args]
-        if dbt_args[:1] == ["--"]:
-            dbt_args = dbt_args[1:]
-        return cmd_build(config, dbt_args, args.full_refresh)
-    if args.command == "refresh":
-        return cmd_refresh(config, args.strict, args.full_refresh)
-    if args.command == "report":
-        return cmd_report(config, args.out)
-    if args.command == "pull-slurm":
-        return cmd_pull_slurm(config, args)
-    if args.command == "docs":
-        INTERRUPTS.doing = "dbt docs generate did not finish"
-        return _report_build(docs(config))
-    return cmd_shell(config)
-
-
-def _error_line(exc: BaseException, config: Config | None) -> tuple[str, int]:
+def error_line(exc: BaseException, warehouse: Path | None) -> tuple[str, int]:
     """The one line (and exit code) for an error that ended a command."""
     if isinstance(exc, TurnaroundError):
         return f"turnaround: error: {exc}", exc.exit_code
-    warehouse = config.warehouse if config is not None else None
     if isinstance(exc, OSError):
         if exc.errno == errno.ENOSPC:
             where = Path(exc.filename) if exc.filename else warehouse or Path.cwd()
             return f"turnaround: error: {no_space(where)}", 2
         where = f"{exc.filename}: " if exc.filename else ""
         return f"turnaround: error: {where}{exc.strerror or exc}", 2
-    if isinstance(exc, duckdb.Error) and warehouse is not None:
+    duckdb = sys.modules.get("duckdb")  # only a command that imported DuckDB raises its errors
+    if duckdb is not None and isinstance(exc, duckdb.Error) and warehouse is not None:
+        from warehouse import damaged
+
         text = str(exc)
         known = damaged(warehouse, text)
         if known is not None:
@@ -479,33 +291,26 @@ def _error_line(exc: BaseException, config: Config | None) -> tuple[str, int]:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
-    parser = make_parser()
-    args, extra = parser.parse_known_args(argv)
-    if extra and args.command != "build":
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    context: dict[str, Config] = {}
+    """Run the command line; returns the exit code (a usage error's is 2)."""
     try:
-        return _dispatch(args, extra, context)
-    except (SystemExit, GeneratorExit):
-        raise
-    except BaseException as exc:
-        if INTERRUPTS.count or isinstance(exc, KeyboardInterrupt):
-            # whatever the interrupt surfaced as (DuckDB: "Query interrupted")
-            doing = f"; {INTERRUPTS.doing}" if INTERRUPTS.doing else ""
-            print(f"turnaround: interrupted{doing}", file=sys.stderr)
-            return INTERRUPTED
-        if isinstance(exc, BrokenPipeError):
-            raise  # the reader of our output left (`| head`): main ends quietly
-        if os.environ.get("TURNAROUND_TRACEBACK") and not isinstance(exc, TurnaroundError):
-            raise
-        line, code = _error_line(exc, context.get("config"))
-        print(line, file=sys.stderr)
-        return code
+        code = cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="turnaround",
+            standalone_mode=False,
+        )
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Exit as exc:  # --help
+        return exc.exit_code
+    except click.Abort:  # Ctrl-C while click itself parsed the arguments
+        print("turnaround: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    return code if isinstance(code, int) else 0
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Run the command with its Ctrl-C handler and exit with its code."""
     INTERRUPTS.install()
     if hasattr(sys.stdout, "reconfigure"):
         # a path whose bytes are not UTF-8 prints as \xNN escapes instead of failing
@@ -514,7 +319,7 @@ def main() -> None:
     try:
         code = run()
         sys.stdout.flush()
-    except BrokenPipeError:
+    except (BrokenPipeError, ReaderLeft):
         # `turnaround load | head`: stop writing, without a traceback or an error line, with
         # the status a shell gives a command SIGPIPE ended (128 + 13), unless the command had
         # already failed (its code says more); whatever it had committed stays. stdout goes to

@@ -14,7 +14,9 @@ import re
 import tempfile
 from pathlib import Path
 
-import duckdb
+TYPE_CHECKING = False  # not `typing`'s: the commands' --help imports no DuckDB
+if TYPE_CHECKING:
+    import duckdb
 
 
 class TurnaroundError(Exception):
@@ -99,6 +101,8 @@ def check_path(path: Path) -> None:
 def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse (UTC session). A lock held elsewhere, a damaged file or a full disk
     becomes one clear sentence."""
+    import duckdb
+
     check_path(path)
     if read_only and not path.exists():
         raise TurnaroundError(f"{path}: no warehouse yet; run `turnaround refresh` to build it")
