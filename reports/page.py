@@ -11,6 +11,7 @@ import pandas as pd
 from plotly.offline import get_plotlyjs
 
 from reports import figures as figs
+from reports import operations as ops
 from reports.data import MARTS, ReportData, read_build_results, read_marts
 from reports.tables import comparison_frame, one, pm, to_csv, to_latex, to_markdown
 from warehouse import write_atomic
@@ -177,7 +178,7 @@ def _freshness_section(data: ReportData) -> str:
     parts = []
     coverage = data["source_coverage"]
     if not coverage.empty:
-        parts.append(_figure(figs.coverage_figure(coverage)))
+        parts.append(_figure(ops.coverage_figure(coverage)))
         parts.append(
             _table(
                 ["Source", "Records", "Newest record", "Files loaded", "Last load"],
@@ -252,10 +253,10 @@ def render(
         sections.append(("cdf", "Time to data, cumulative", _figure(figs.cdf_figure(samples))))
     jobs = data["fct_count_jobs"]
     if not jobs.empty:
-        body = "".join(_figure(f) for f in figs.queue_figures(jobs, timezone))
+        body = "".join(_figure(f) for f in ops.queue_figures(jobs, timezone))
         tables = _queue_stats(data["queue_time_stats"]) + _worst_days(data["queue_time_daily"])
         sections.append(("queue", "Queue time", body + tables))
-    offload = figs.offload_figures(
+    offload = ops.offload_figures(
         data["fct_offload_scans"], data["offload_by_size"], data["save_overhead_by_size"]
     )
     if offload:

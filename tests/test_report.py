@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from reports import figures as figs
+from reports import operations as ops
 from reports.data import MARTS, read_marts
 from tests.conftest import TURNAROUND, Built, published_inputs, refresh, turnaround
 from turnaround.dbt import PROJECT_DIR
@@ -145,11 +146,11 @@ def test_every_figure_has_a_title_axis_units_and_a_reading(published: Built) -> 
     figures = [
         *figs.distribution_figures(data["fct_time_to_data"]),
         figs.cdf_figure(data["fct_time_to_data"]),
-        *figs.queue_figures(data["fct_count_jobs"]),
-        *figs.offload_figures(
+        *ops.queue_figures(data["fct_count_jobs"]),
+        *ops.offload_figures(
             data["fct_offload_scans"], data["offload_by_size"], data["save_overhead_by_size"]
         ),
-        figs.coverage_figure(data["source_coverage"]),
+        ops.coverage_figure(data["source_coverage"]),
     ]
     assert len(figures) == 12
     for figure in figures:
@@ -192,7 +193,7 @@ def test_figures_hold_summaries_so_the_page_does_not_grow_with_the_data() -> Non
     )
     distributions = figs.distribution_figures(samples)
     cdf = figs.cdf_figure(samples)
-    queue = figs.queue_figures(jobs, "America/Los_Angeles")
+    queue = ops.queue_figures(jobs, "America/Los_Angeles")
     for figure in [*distributions, cdf, *queue]:
         assert len(figure.figure.to_json()) < 150_000, figure.key  # samples would be MBs
     # a histogram's bars: each workflow's share of its kept samples per bin, summing to 1
@@ -232,7 +233,7 @@ def test_figures_hold_summaries_so_the_page_does_not_grow_with_the_data() -> Non
 def test_box_whiskers_never_end_inside_the_box() -> None:
     values = pd.Series([1.0, 101.0, 101.0, 101.0, 1.0, 1.0, 1.0, 101.0])
     groups = pd.Series(["a"] * 4 + ["b"] * 4)
-    boxes = figs._tukey_boxes(values, groups)
+    boxes = ops._tukey_boxes(values, groups)
     # a: q1 = 76 and no value between 76 - 1.5 IQR and 76 but 1, which is outside the reach
     assert boxes.loc["a", "q1"] == 76.0
     assert boxes.loc["a", "lowerfence"] == 76.0
