@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from turnaround import readme
 from turnaround.commands import cli, error_line, run
 
-COMMANDS = ("load", "build", "refresh", "report", "docs", "pull-slurm", "demo", "shell")
+COMMANDS = ("load", "build", "refresh", "report", "docs", "check", "pull-slurm", "demo", "shell")
 
 
 def invoke(*args: str) -> tuple[int, str, str]:

@@ -176,6 +176,34 @@ def docs(ctx: click.Context, config: Path) -> int:
 
 
 @cli.command(
+    context_settings=SETTINGS,
+    short_help="service levels, stale sources, flagged weeks; exit 1 on a breach",
+)
+@config_option
+@click.option(
+    "--json", "as_json", is_flag=True, help="one JSON document (turnaround/check.schema.json)"
+)
+@click.option(
+    "--as-of",
+    metavar="TIME",
+    help="judge freshness at this date or ISO 8601 time instead of now (UTC unless it says)",
+)
+@click.pass_context
+def check(ctx: click.Context, config: Path, as_json: bool, as_of: str | None) -> int:
+    """Read the marts (read-only, no dbt run) and print one line per service level (status,
+    measured against promised, window), per source (its newest record against the age it may
+    have) and per flagged trend week of the last window. Exits 0 when every level is met or has
+    no data, 1 when a level of `error` severity is breached or such a source is stale."""
+    # only DuckDB and the marts: no loader, dbt or pandas, so a monitor's call is quick
+    from turnaround.check import parse_as_of, render, run_check
+
+    moment = parse_as_of(as_of) if as_of else None
+    found = run_check(read_config(ctx, config).warehouse, moment)
+    click.echo(render(found, as_json))
+    return found.exit_code
+
+
+@cli.command(
     "pull-slurm", context_settings=SETTINGS, short_help="run sacct over windows into files to load"
 )
 @config_option
