@@ -16,7 +16,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_COMPILE_BYTECODE := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install system-deps run test lint sqllint pytest bench clean
+.PHONY: install system-deps run test test-quick lint sqllint pytest bench clean readme
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -79,5 +79,14 @@ bench: install system-deps
 
 test: lint sqllint pytest
 
+# the tests without a mark (tests/conftest.py derives them): no dbt builds, Chromium, PostgreSQL,
+# Slurm cluster or published data, in about a minute
+test-quick: install
+	$(BIN)/pytest -q -m "not slow and not chromium and not postgres and not slurm and not published"
+
 clean:
 	rm -rf $(DEMO) target logs .pytest_cache
+
+# the README's command table, from `turnaround --help` (tests/test_commands.py fails if it drifts)
+readme: install
+	$(BIN)/python -m turnaround.readme
