@@ -37,6 +37,7 @@ run: install $(DEMO)/turnaround.toml
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 sqllint: install
 	$(BIN)/sqlfluff lint models tests/dbt analyses

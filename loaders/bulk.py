@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from loaders.config import InputSpec
 from loaders.errors import LoadError
+from loaders.keys import escaped_path, sql_value
 from loaders.sources import KINDS, Parsed
 from loaders.sources.files import NCEM_NAMES, NERSC_NAMES, listing_line
 from loaders.sources.slurm import (
@@ -32,9 +33,11 @@ from loaders.sources.slurm import (
 )
 
 if TYPE_CHECKING:
+    import duckdb
+
     from loaders.writer import RawWriter
 
-# checks written once, stricter than loaders.values (so a line they pass, Python passes too)
+# checks written once, stricter than loaders.checks (so a line they pass, Python passes too)
 _YEAR = r"[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
 _CLOCK = r"([01]\d|2[0-3]):[0-5]\d:[0-5]\d"
 _SLURM_TIME = f"^{_YEAR}[T ]{_CLOCK}(\\.\\d{{1,6}})?$"
@@ -147,7 +150,7 @@ def _listing_sql(pattern: str, prefix: str, suffix: str, fields: dict[str, str],
     `name`) and must satisfy `fits` (a number that fits staging's 4-byte integer). String
     functions, not regexes, split the line: twice as fast on 150k lines."""
     picked = ", ".join(f"{sql} as {alias}" for alias, sql in fields.items())
-    # an 11-digit epoch is before the year 9999 (values.LATEST_EPOCH has 12 digits)
+    # an 11-digit epoch is before the year 9999 (checks.LATEST_EPOCH has 12 digits)
     row_ok = (
         f"regexp_full_match(name, {_sql_string(pattern)}) and {fits} and "
         f"regexp_full_match(mtime, {_sql_string(_EPOCH)})"
@@ -239,7 +242,7 @@ def plain(data: bytes) -> bool:
     return True
 
 
-def parse(
+def insert_lines(
     writer: RawWriter,
     spec: InputSpec,
     path: Path,
@@ -247,13 +250,13 @@ def parse(
     replaced: bool,
     strict: bool,
 ) -> tuple[Parsed, str | None]:
-    """Load one line-oriented input: the lines SQL passes are written to the raw table now;
-    the returned Parsed holds the rest as the Python reader judged them (rows, rejects),
-    with `bulk_rows` counting the lines written here. A changed file's earlier rows are
-    deleted first."""
-    from loaders.reading import parse_file, stored
+    """Load one line-oriented input: a changed file's earlier rows are deleted, the lines SQL
+    passes are inserted into the raw table now, and the returned Parsed holds the rest as the
+    Python reader judged them (rows, rejects), with `bulk_rows` counting the lines inserted
+    here."""
+    from loaders.reading import parse_file
 
-    key = writer.key(stored(str(path)))
+    key = writer.key(escaped_path(str(path)))
     if replaced:
         writer.delete_file(key)
     if not plain(data) or data.isspace() or not data or has_long_line(data):
@@ -265,6 +268,29 @@ def parse(
     if form is None:
         return parse_file(spec, path, data, strict)
     con = writer.con
+    _split_lines(con, data)
+    con.execute(f"create or replace temp table bulk_sorted as {form.sql}")
+    try:
+        counts = dict(
+            con.execute("select verdict, count(*) from bulk_sorted group by verdict").fetchall()
+        )
+        if counts.get("file"):
+            return parse_file(spec, path, data, strict)
+        _insert_sorted(writer, spec, form, key)
+        parsed = Parsed(bulk_rows=counts.get("row", 0), skipped=counts.get("skip", 0))
+        if counts.get("python"):
+            _python_lines(con, form, parsed)
+        if strict and parsed.rejects:
+            first = parsed.rejects[0]
+            raise LoadError(path, first.line, first.reason)
+        return parsed, None
+    finally:
+        con.execute("drop table if exists bulk_lines")
+        con.execute("drop table if exists bulk_sorted")
+
+
+def _split_lines(con: duckdb.DuckDBPyConnection, data: bytes) -> None:
+    """The bytes as the temp table `bulk_lines` (line, text), split by DuckDB's CSV reader."""
     with tempfile.NamedTemporaryFile(prefix="turnaround-", suffix=".txt") as copy:
         # DuckDB reads the bytes that were hashed, not the file again (it may have changed)
         copy.write(data)
@@ -279,36 +305,28 @@ def parse(
                 with ordinality
             """
         )
-    con.execute(f"create or replace temp table bulk_sorted as {form.sql}")
-    try:
-        counts = dict(
-            con.execute("select verdict, count(*) from bulk_sorted group by verdict").fetchall()
-        )
-        if counts.get("file"):
-            return parse_file(spec, path, data, strict)
-        names = ", ".join(KINDS[spec.source].columns)
-        picked = ", ".join(form.row_columns)
-        con.execute(
-            f"""
-            insert into raw.{spec.source} ({names}, _source_file, _record_number, _load_id,
-                _loaded_at, _time_zone)
-            select {picked}, ?, line, ?, ?, ?
-            from bulk_sorted where verdict = 'row'
-            """,
-            [key, writer.load_id, datetime.now(UTC), writer.time_zone],
-        )
-        parsed = Parsed(bulk_rows=counts.get("row", 0), skipped=counts.get("skip", 0))
-        if counts.get("python"):
-            lines = con.execute(
-                "select line, text from bulk_sorted where verdict = 'python' order by line"
-            ).fetchall()
-            for line, raw in lines:
-                if raw.strip():
-                    form.python_line(parsed, line, raw)
-        if strict and parsed.rejects:
-            first = parsed.rejects[0]
-            raise LoadError(path, first.line, first.reason)
-        return parsed, None
-    finally:
-        con.execute("drop table if exists bulk_lines")
-        con.execute("drop table if exists bulk_sorted")
+
+
+def _insert_sorted(writer: RawWriter, spec: InputSpec, form: LineFormat, key: str) -> None:
+    """Insert the lines SQL passed (`bulk_sorted`) into the raw table, as file `key`."""
+    names = ", ".join(KINDS[spec.source].columns)
+    picked = ", ".join(form.row_columns)
+    writer.con.execute(
+        f"""
+        insert into raw.{spec.source} ({names}, _source_file, _record_number, _load_id,
+            _loaded_at, _time_zone)
+        select {picked}, {sql_value(key)}, line, {writer.load_id},
+            {sql_value(datetime.now(UTC))}, {sql_value(writer.time_zone)}
+        from bulk_sorted where verdict = 'row'
+        """
+    )
+
+
+def _python_lines(con: duckdb.DuckDBPyConnection, form: LineFormat, parsed: Parsed) -> None:
+    """The lines SQL could not vouch for, judged by the Python reader into `parsed`."""
+    lines = con.execute(
+        "select line, text from bulk_sorted where verdict = 'python' order by line"
+    ).fetchall()
+    for line, raw in lines:
+        if raw.strip():
+            form.python_line(parsed, line, raw)

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import difflib
-import fnmatch
 import functools
 import glob
 import os
-import re
-import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from loaders.errors import ConfigError
+from loaders.globs import Hits, resolve_checked, resolve_hits
 
 DEFAULT_CONFIG = Path("turnaround.toml")
 # where `report` (and `refresh`) write the page, beside the config
@@ -30,68 +28,6 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "stempy_log": ("json",),
 }
 SOURCES = tuple(FORMATS)
-
-
-_MAGIC = re.compile(r"[*?[]")
-
-
-def _tree_glob(pattern: str) -> list[str] | None:
-    """The regular files glob.glob(pattern, recursive=True) finds, as real paths, for the
-    common `<folder>/**/<name>` form (no wildcard but in the name): one scandir per folder and
-    the file types it already knows, so no file is stat'ed (a tree of 100k+ status files is
-    listed in a fraction of glob's time). None for any other form."""
-    folder, _, rest = pattern.partition("/**/")
-    if not rest or "/" in rest or _MAGIC.search(folder):
-        return None
-    match = re.compile(fnmatch.translate(rest)).match
-    hidden_ok = rest.startswith(".")
-    found: list[str] = []
-    stack = [(folder, os.path.realpath(folder))]
-    while stack:
-        listed, real = stack.pop()
-        try:
-            entries = list(os.scandir(listed))
-        except OSError:
-            continue  # as glob: a folder it cannot list has no matches
-        for entry in entries:
-            name = entry.name
-            hidden = name.startswith(".")
-            if hidden and not hidden_ok:
-                continue
-            link = entry.is_symlink()
-            if match(name):
-                if link:
-                    target = os.path.realpath(entry.path)
-                    if os.path.isfile(target):
-                        found.append(target)
-                elif entry.is_file(follow_symlinks=False):
-                    found.append(f"{real}/{name}")
-            if not hidden and entry.is_dir():  # glob walks into linked folders too
-                stack.append(
-                    (entry.path, os.path.realpath(entry.path) if link else f"{real}/{name}")
-                )
-    return found
-
-
-def _in_real_folder(hit: str, real_dirs: dict[str, str]) -> str:
-    """A glob hit with its folder's symbolic links resolved (each folder looked up once:
-    Path.resolve walks every component of every path, ten times slower on 100k+ files)."""
-    head, _, tail = os.path.abspath(hit).rpartition("/")
-    real_head = real_dirs.get(head)
-    if real_head is None:
-        real_head = real_dirs[head] = os.path.realpath(head or "/").rstrip("/")
-    return f"{real_head}/{tail}"
-
-
-@dataclass
-class Hits:
-    """What an input's globs found: real paths, sorted, each once; the globs that matched
-    nothing; and the paths not yet known to be regular files, each with its glob (a folder
-    or a vanished file among them leaves that glob unmatched if it found nothing else)."""
-
-    paths: list[str]
-    unmatched: list[str]
-    unchecked: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -149,71 +85,15 @@ class InputSpec:
         """The files (folders for format `dir`) the globs match, sorted, no repeats, and the
         globs that match nothing. A folder inside another matched folder is walked once, as
         part of the outer one."""
-        found, unmatched = self._resolve_checked()
+        found, unmatched = resolve_checked(self.format, self.paths, self.glob_of)
         return [Path(path) for path in found], unmatched
 
     def resolve_hits(self) -> Hits:
         """The files (folders for format `dir`) the globs match, as `resolve_each` finds them,
         but without a stat per file where the folder listing already tells a file from a
-        folder (`<folder>/**/<name>` globs); other globs' hits are told apart by the readers
-        (`Hits.unchecked`)."""
-        if self.format == "dir":
-            return Hits(*self._resolve_checked())
-        paths: set[str] = set()
-        unchecked: dict[str, str] = {}
-        unmatched: list[str] = []
-        real_dirs: dict[str, str] = {}
-        for pattern in self.paths:
-            full = self.glob_of(pattern)
-            full = os.path.abspath(full)  # glob's hits are then absolute and normal
-            files = _tree_glob(full)
-            if files is not None:
-                if not files:
-                    unmatched.append(pattern)
-                paths.update(files)
-                continue
-            matched = glob.glob(full, recursive=True)
-            if not matched:
-                unmatched.append(pattern)
-            for hit in matched:
-                unchecked.setdefault(_in_real_folder(hit, real_dirs), pattern)
-        if unchecked:
-            unchecked = {path: glob_ for path, glob_ in unchecked.items() if path not in paths}
-            paths.update(unchecked)
-        return Hits(sorted(paths), unmatched, unchecked)
-
-    def _resolve_checked(self) -> tuple[list[str], list[str]]:
-        """The real paths of the regular files (folders for `dir`) the globs match, sorted,
-        each told apart by one lstat (a link: stat of its target), and the globs matching none.
-        A folder inside another matched folder is left to the outer one's walk."""
-        found: set[str] = set()
-        unmatched: list[str] = []
-        real_dirs: dict[str, str] = {}
-        want = stat.S_ISDIR if self.format == "dir" else stat.S_ISREG
-        for pattern in self.paths:
-            full = self.glob_of(pattern)
-            matched = False
-            for hit in glob.glob(full, recursive=True):
-                path = _in_real_folder(hit, real_dirs)
-                try:
-                    mode = os.lstat(path).st_mode
-                    if stat.S_ISLNK(mode):
-                        path = os.path.realpath(path)
-                        mode = os.stat(path).st_mode
-                except OSError:
-                    continue  # vanished, or a dangling link
-                if want(mode):
-                    found.add(path)
-                    matched = True
-            if not matched:
-                unmatched.append(pattern)
-        if self.format == "dir":
-            found = {
-                p
-                for p in found
-                if not any(p.startswith(q.rstrip("/") + "/") for q in found if q != p)
-            }
-        return sorted(found), unmatched
+        folder (`<folder>/<name>` and `<folder>/**/<name>` globs); other globs' hits are told
+        apart by the readers (`Hits.unchecked`)."""
+        return resolve_hits(self.format, self.paths, self.glob_of)
 
     def resolve(self) -> list[Path]:
         """The files (folders for format `dir`) the globs match."""

@@ -92,8 +92,7 @@ def create_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
             name
             for (name,) in con.execute(
                 "select column_name from information_schema.columns "
-                "where table_schema = 'raw' and table_name = ?",
-                [source],
+                f"where table_schema = 'raw' and table_name = '{source}'"
             ).fetchall()
         }
         for name in (*kind.columns, "_time_zone"):

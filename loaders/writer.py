@@ -1,58 +1,62 @@
 """The writer: what one source's load puts in the warehouse (its rows, ledger entries and
-rejects), buffered and written in bulk, and the keys files are stored under.
+rejects), buffered and written in bulk.
 
 Both paths write through it: the Python readers' batches and DuckDB's own line reader
-(`loaders.bulk`).
+(`loaders.bulk`). Everything it writes goes through JSON files in the load's spool folder
+(the workers' own, and those it writes for the main process's entries), read by DuckDB's
+`read_json`, and its statements carry their values as literals: no pandas frame and no
+parameter (DuckDB imports pandas at the first parameter), so a load starts without pandas.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
+import itertools
+import json
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
-from loaders.reading import Batch, stored
+from loaders.batch import LEDGER_FIELDS, REJECT_FIELDS, Batch
+from loaders.keys import folder_prefix, relative, relative_sql, sql_value
 from loaders.sources import KINDS
 
-
-def folder_prefix(base: Path | None) -> str:
-    """The config folder as the start of the stored paths of the files inside it ('' for
-    none)."""
-    return "" if base is None else stored(str(base)).rstrip("/") + "/"
-
-
-def absolute(key: str, prefix: str) -> str:
-    """A ledger key as a path: keys of files in the config's folder are relative to it."""
-    return key if not prefix or key.startswith("/") else prefix + key
+#: raw.loads' columns written from epoch seconds, and those written as whole numbers
+EPOCH_COLUMNS = frozenset({"started_at", "finished_at", "loaded_at"})
+NUMBER_COLUMNS = frozenset({"size_bytes", "rows", "skipped", "rejected", "mtime_ns", "load_id"})
+#: a statement names fewer values than this inline; more go through a JSON file
+INLINE_VALUES = 200
 
 
-def relative(path: str, prefix: str) -> str:
-    """A file's key in the warehouse: its path relative to the config's folder when inside
-    it (a project copied or moved keeps its ledger), else absolute."""
-    return path[len(prefix) :] if prefix and path.startswith(prefix) else path
-
-
-def relative_sql(column: str, prefix: str) -> str:
-    """`relative` in SQL, for rows the writer inserts from a frame or JSON files."""
-    if not prefix:
-        return column
-    quoted = "'" + prefix.replace("'", "''") + "'"
+def _json_arrays(files: Sequence[str]) -> str:
+    """A FROM item over JSON files holding arrays of rows: one row `r` (text list) each."""
+    names = ", ".join(sql_value(name) for name in files)
     return (
-        f"(case when starts_with({column}, {quoted}) "
-        f"then substr({column}, {len(prefix) + 1}) else {column} end)"
+        f"read_json([{names}], format = 'array', records = false, columns = {{'r': 'VARCHAR[]'}})"
     )
+
+
+def _typed(name: str, column: str) -> str:
+    """A spooled text value as the ledger or reject column `name` takes it."""
+    if name in EPOCH_COLUMNS:
+        return f"to_timestamp(cast({column} as double))"
+    if name in NUMBER_COLUMNS or name == "line_number":
+        return f"cast({column} as bigint)"
+    return f"cast({column} as varchar)"
 
 
 class RawWriter:
     """Buffers the rows, ledger entries and rejects of one source and writes them in bulk.
 
     Per-file inserts cost milliseconds each (thousands of small status files a day), so rows are
-    gathered into one frame per flush; a changed file's earlier rows are deleted first.
+    gathered and written with one statement per flush; a changed file's earlier rows are
+    deleted first.
     """
 
     # small enough that the last write, after the workers are done, is short
@@ -66,17 +70,25 @@ class RawWriter:
         time_zone: str | None,
         spool_root: Path,
         base: Path | None = None,
+        *,
+        format: str = "",
+        reading: str | None = None,
     ) -> None:
         self.con = con
         #: the config's folder: files inside it are named relative to it
         self.prefix = folder_prefix(base)
         self.spool_root = spool_root
         self.source = source
+        self.format = format
+        #: how the input's files were read (loaders.config.InputSpec.reading), for the ledger
+        self.reading = reading
         self.load_id = load_id
         self.time_zone = time_zone
         self.columns = KINDS[source].columns
         self.queued = Batch()
         self.spool: str | None = None
+        self._names = itertools.count()
+        self._registered: list[str] = []
 
     def add(self, batch: Batch) -> None:
         """Queue a batch of rows, ledger entries and rejects."""
@@ -96,189 +108,158 @@ class RawWriter:
             shutil.rmtree(self.spool, ignore_errors=True)
             self.spool = None
 
+    def key(self, path: str) -> str:
+        """A file's name in the warehouse (see `keys.relative`)."""
+        return relative(path, self.prefix)
+
     def delete_file(self, path: str) -> None:
         """Delete a changed file's earlier rows and rejects now (before rows written directly,
         by loaders.bulk, take their place)."""
         self.flush()
-        path = self.key(path)
-        self.con.execute(f"delete from raw.{self.source} where _source_file = ?", [path])
+        key = sql_value(self.key(path))
+        self.con.execute(f"delete from raw.{self.source} where _source_file = {key}")
         self.con.execute(
-            "delete from raw.rejected_records where source = ? and file_path = ?",
-            [self.source, path],
+            "delete from raw.rejected_records "
+            f"where source = {sql_value(self.source)} and file_path = {key}"
         )
 
-    def key(self, path: str) -> str:
-        """A file's name in the warehouse (see `relative`)."""
-        return relative(path, self.prefix)
+    def _table(self, entries: Sequence[Sequence[object]], names: Sequence[str]) -> str:
+        """A FROM item holding `entries` with the columns `names`: a JSON file in the spool
+        (or, for text JSON cannot carry as UTF-8, a frame)."""
+        try:
+            data = json.dumps(entries, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return self._frame(entries, names)
+        path = os.path.join(self.spool_folder(), f"main-{next(self._names)}.json")
+        with open(path, "wb") as out:
+            out.write(data)
+        return self._spooled([path], names)
+
+    def _spooled(self, files: Sequence[str], names: Sequence[str]) -> str:
+        """A FROM item over spooled JSON files of arrays, their items named `names`."""
+        picked = ", ".join(f"r[{i}] as {name}" for i, name in enumerate(names, 1))
+        return f"(select {picked} from {_json_arrays(files)})"
+
+    def _frame(self, entries: Sequence[Sequence[object]], names: Sequence[str]) -> str:
+        """A registered DataFrame of `entries`: the rare rows with a lone surrogate (pandas is
+        imported only then)."""
+        pandas = importlib.import_module("pandas")
+        name = f"incoming_{next(self._names)}"
+        frame = pandas.DataFrame(list(entries), columns=list(names), dtype=object)
+        self.con.register(name, frame)
+        self._registered.append(name)
+        return name
 
     def flush(self) -> None:
         """Write what is queued."""
         q, self.queued = self.queued, Batch()
-        replaced = [self.key(path) for path in q.replaced]
-        if replaced:
-            self.con.execute(
-                f"delete from raw.{self.source} where _source_file in (select unnest(?))",
-                [replaced],
-            )
-            self.con.execute(
-                "delete from raw.rejected_records where source = ? "
-                "and file_path in (select unnest(?))",
-                [self.source, replaced],
-            )
-        ledger = [(*e[:3], self.key(e[3]), *e[4:]) for e in q.ledger]  # type: ignore[arg-type]
-        rejects = [(*r[:2], self.key(r[2]), *r[3:]) for r in q.rejects]  # type: ignore[arg-type]
-        touched = [(self.key(t[0]), *t[1:]) for t in q.touched]  # type: ignore[arg-type]
-        unreadable = [(entry[3], entry[11]) for entry in ledger if entry[10] == "unreadable"]
-        if unreadable:
-            # a file still unreadable: its reject of the last load gives way to this one's
-            self.con.executemany(
-                "delete from raw.rejected_records where source = ? and file_path = ? "
-                "and reason = ? and raw_text = ''",
-                [(self.source, path, message) for path, message in unreadable],
-            )
+        try:
+            self._delete_replaced(q.replaced)
+            self._write_rows(q)
+            self._write_ledger(q)
+            self._write_rejects(q)
+            self._record_touched(q)
+        finally:
+            for name in self._registered:
+                self.con.unregister(name)
+            self._registered.clear()
+            for spooled in (*q.row_files, *q.ledger_files):  # written: the spool need not keep
+                with contextlib.suppress(OSError):
+                    os.unlink(spooled)
+
+    def _keys_table(self, keys: list[str]) -> str:
+        """A subquery of file keys (inline for a few)."""
+        if len(keys) < INLINE_VALUES:
+            return "(select * from (values " + ", ".join(f"({sql_value(k)})" for k in keys) + "))"
+        return f"(select key from {self._table([[k] for k in keys], ['key'])})"
+
+    def _delete_replaced(self, replaced: list[str]) -> None:
+        """Delete the earlier rows and rejects of changed files."""
+        if not replaced:
+            return
+        keys = self._keys_table([self.key(path) for path in replaced])
+        self.con.execute(f"delete from raw.{self.source} where _source_file in {keys}")
+        self.con.execute(
+            "delete from raw.rejected_records "
+            f"where source = {sql_value(self.source)} and file_path in {keys}"
+        )
+
+    def _write_rows(self, q: Batch) -> None:
+        """Insert the queued raw rows (in memory and spooled)."""
+        sources = []
+        names = ["_source_file", "_record_number", *self.columns]
         if q.rows:
-            names = ["_source_file", "_record_number", *self.columns]
-            frame = _frame(q.rows, names)
-            self.con.register("incoming_rows", frame)
-            try:
-                self.con.execute(
-                    f"""
-                    insert into raw.{self.source} ({", ".join(self.columns)},
-                        _source_file, _record_number, _load_id, _loaded_at, _time_zone)
-                    select {", ".join(f"cast({c} as varchar)" for c in self.columns)},
-                        {relative_sql("_source_file", self.prefix)},
-                        cast(_record_number as bigint), ?, ?, ?
-                    from incoming_rows
-                    """,
-                    [self.load_id, datetime.now(UTC), self.time_zone],
-                )
-            finally:
-                self.con.unregister("incoming_rows")
-        if q.row_files:
-            # [path, record, value, ...] arrays, as reading.spool wrote them
-            values = ", ".join(f"r[{i + 3}]" for i in range(len(self.columns)))
+            sources.append(self._table(q.rows, names))
+        if q.row_files:  # [path, record, value, ...] arrays, as workers.spool wrote them
+            sources.append(self._spooled(q.row_files, names))
+        now = sql_value(datetime.now(UTC))
+        for source in sources:
             self.con.execute(
                 f"""
                 insert into raw.{self.source} ({", ".join(self.columns)},
                     _source_file, _record_number, _load_id, _loaded_at, _time_zone)
-                select {values}, {relative_sql("r[1]", self.prefix)}, cast(r[2] as bigint), ?, ?, ?
-                from {_json_arrays(q.row_files)}
-                """,
-                [self.load_id, datetime.now(UTC), self.time_zone],
+                select {", ".join(f"cast({c} as varchar)" for c in self.columns)},
+                    {relative_sql("cast(_source_file as varchar)", self.prefix)},
+                    cast(_record_number as bigint), {self.load_id}, {now},
+                    {sql_value(self.time_zone)}
+                from {source}
+                """
             )
-        if q.ledger_files:
-            picked = ", ".join(
-                f"to_timestamp(cast(r[{i}] as double))"
-                if name in EPOCH_COLUMNS
-                else f"cast(r[{i}] as bigint)"
-                if name in LEDGER_NUMBERS
-                else relative_sql(f"r[{i}]", self.prefix)
-                if name == "path"
-                else f"r[{i}]"
-                for i, name in enumerate(LEDGER_COLUMNS, 1)
-            )
+
+    def _write_ledger(self, q: Batch) -> None:
+        """Insert the queued ledger entries; a file still unreadable gives up the reject its
+        last load left to this one's."""
+        unreadable = [(self.key(e.path), e.error) for e in q.ledger if e.status == "unreadable"]
+        if unreadable:
+            pairs = self._table(unreadable, ["path", "message"])
             self.con.execute(
-                f"insert into raw.loads ({', '.join(LEDGER_COLUMNS)}) "
-                f"select {picked} from {_json_arrays(q.ledger_files)}"
+                f"delete from raw.rejected_records where source = {sql_value(self.source)} "
+                f"and raw_text = '' and exists (select 1 from {pairs} as u "
+                "where u.path = file_path and u.message = reason)"
             )
-        insert_frame(self.con, "raw.loads", LEDGER_COLUMNS, ledger)
-        insert_frame(self.con, "raw.rejected_records", REJECT_COLUMNS, rejects)
-        _record_touched(self.con, self.source, touched)
-        for name in (*q.row_files, *q.ledger_files):  # written: the spool need not keep them
-            with contextlib.suppress(OSError):
-                os.unlink(name)
-
-
-LEDGER_COLUMNS = (
-    "load_id",
-    "source",
-    "format",
-    "path",
-    "size_bytes",
-    "sha256",
-    "rows",
-    "skipped",
-    "started_at",
-    "finished_at",
-    "status",
-    "error",
-    "rejected",
-    "mtime_ns",
-)
-EPOCH_COLUMNS = frozenset({"started_at", "finished_at", "loaded_at"})
-LEDGER_NUMBERS = frozenset({"load_id", "size_bytes", "rows", "skipped", "rejected", "mtime_ns"})
-
-
-def _json_arrays(files: list[str]) -> str:
-    """A FROM item over JSON files holding arrays of rows: one row `r` (text list) each."""
-    names = ", ".join("'" + name.replace("'", "''") + "'" for name in files)
-    return (
-        f"read_json([{names}], format = 'array', records = false, columns = {{'r': 'VARCHAR[]'}})"
-    )
-
-
-REJECT_COLUMNS = (
-    "source",
-    "format",
-    "file_path",
-    "line_number",
-    "reason_kind",
-    "reason",
-    "raw_text",
-    "load_id",
-    "loaded_at",
-)
-
-
-def _frame(rows: list[tuple[object, ...]], columns: list[str]) -> object:
-    """Rows as a DataFrame DuckDB can insert from in one statement (pandas is imported by
-    `load`, not at the top, so the commands that never load start without it)."""
-    import pandas as pd
-
-    return pd.DataFrame(rows, columns=columns, dtype=object)
-
-
-def insert_frame(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    columns: tuple[str, ...],
-    rows: list[tuple[object, ...]],
-) -> None:
-    """Insert rows in one statement (executemany costs about a millisecond a row)."""
-    if not rows:
-        return
-    frame = _frame(rows, list(columns))
-    con.register("incoming_frame", frame)
-    try:
-        names = ", ".join(columns)
-        # times come as epoch seconds (see reading.Later)
-        values = ", ".join(
-            f"to_timestamp(cast({c} as double))" if c in EPOCH_COLUMNS else c for c in columns
+        sources = [self._table(q.ledger, LEDGER_FIELDS)] if q.ledger else []
+        if q.ledger_files:
+            sources.append(self._spooled(q.ledger_files, LEDGER_FIELDS))
+        picked = ", ".join(
+            relative_sql("cast(path as varchar)", self.prefix)
+            if name == "path"
+            else _typed(name, name)
+            for name in LEDGER_FIELDS
         )
-        con.execute(f"insert into {table} ({names}) select {values} from incoming_frame")
-    finally:
-        con.unregister("incoming_frame")
+        for source in sources:
+            self.con.execute(
+                f"insert into raw.loads (load_id, source, format, reading, "
+                f"{', '.join(LEDGER_FIELDS)}) select {self.load_id}, {sql_value(self.source)}, "
+                f"{sql_value(self.format)}, {sql_value(self.reading)}, {picked} from {source}"
+            )
 
+    def _write_rejects(self, q: Batch) -> None:
+        """Insert the queued rejects."""
+        if not q.rejects:
+            return
+        rejects = [(self.key(r.file_path), *r[1:]) for r in q.rejects]
+        picked = ", ".join(_typed(name, name) for name in REJECT_FIELDS)
+        self.con.execute(
+            "insert into raw.rejected_records (source, format, load_id, "
+            f"{', '.join(REJECT_FIELDS)}) select {sql_value(self.source)}, "
+            f"{sql_value(self.format)}, {self.load_id}, {picked} "
+            f"from {self._table(rejects, REJECT_FIELDS)}"
+        )
 
-def _record_touched(
-    con: duckdb.DuckDBPyConnection, source: str, touched: list[tuple[object, ...]]
-) -> None:
-    """Files read again because their mtime moved, but unchanged: the ledger takes their new
-    stat, so the next load skips them without reading."""
-    if not touched:
-        return
-    frame = _frame(touched, ["path", "load_id", "size", "mtime_ns"])
-    con.register("touched_files", frame)
-    try:
-        con.execute(
-            """
+    def _record_touched(self, q: Batch) -> None:
+        """Files read again because their mtime moved, but unchanged: the ledger takes their new
+        stat, so the next load skips them without reading."""
+        if not q.touched:
+            return
+        touched = [(self.key(t.path), *t[1:]) for t in q.touched]
+        table = self._table(touched, ["path", "load_id", "size", "mtime_ns"])
+        self.con.execute(
+            f"""
             update raw.loads set mtime_ns = cast(t.mtime_ns as bigint)
-            from touched_files as t
-            where raw.loads.source = ? and raw.loads.path = t.path
+            from {table} as t
+            where raw.loads.source = {sql_value(self.source)}
+                and raw.loads.path = cast(t.path as varchar)
                 and raw.loads.load_id = cast(t.load_id as bigint)
                 and raw.loads.size_bytes = cast(t.size as bigint)
-            """,
-            [source],
+            """
         )
-    finally:
-        con.unregister("touched_files")

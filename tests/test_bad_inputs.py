@@ -593,7 +593,7 @@ def test_stempy_reject_text_keeps_the_run_as_written(tmp_path: Path) -> None:
 def test_an_accepted_whole_number_fits_the_staging_integer_cast(
     tmp_path: Path, source: str, fmt: str, name: str, content: bytes, column: str
 ) -> None:
-    """values.py promises that a value staging will cast does parse; staging casts these to
+    """loaders/checks.py promises that a value staging will cast does parse; staging casts these to
     `integer` (dbt.type_int() on DuckDB), so a whole number that does not fit must be
     rejected by the load, not fail a dbt model later."""
     write(tmp_path / "in" / name, content)

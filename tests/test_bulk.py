@@ -3,7 +3,7 @@
 - DuckDB's line reader (loaders.bulk) against the Python reader of the same bytes, on
   generated sacct text and stat listings full of near misses: same rows on the same lines,
   same rejects with the same reasons, same skipped count.
-- Worker processes (loaders.reading) against one process: same raw rows, ledger and rejects.
+- Worker processes (loaders.workers) against one process: same raw rows, ledger and rejects.
 - The ledger's stat decides what is read again; a re-hash reads everything.
 """
 
@@ -19,7 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loaders import bulk, reading
+from loaders import bulk, reading, walks
+from loaders import workers as loader_workers
 from loaders.config import InputSpec
 from loaders.errors import LoadError
 from loaders.pipeline import load, spool_root
@@ -56,7 +57,7 @@ def both_ways(
     con.execute(f"delete from raw.{source}")
     spec = InputSpec(source=source, format=fmt, paths=(), base_dir=tmp)
     writer = RawWriter(con, source, 1, None, tmp / "spool")
-    parsed, error = bulk.parse(writer, spec, path, data, False, strict=False)
+    parsed, error = bulk.insert_lines(writer, spec, path, data, False, strict=False)
     writer.flush()
     assert error is None
     columns = ", ".join(KINDS[source].columns)
@@ -345,8 +346,8 @@ def test_worker_processes_load_what_one_process_loads(
         folder = tmp_path / ("parallel" if parallel else "serial")
         status_tree(folder / "in")
         config = make_config(folder, [("rec_status", "json", ["in/**/4dstem_rec_status_*.json"])])
-        monkeypatch.setattr(reading, "PARALLEL_MIN_FILES", 5 if parallel else 10**9)
-        monkeypatch.setattr(reading, "CHUNK_FILES", 7)
+        monkeypatch.setattr(loader_workers, "PARALLEL_MIN_FILES", 5 if parallel else 10**9)
+        monkeypatch.setattr(loader_workers, "CHUNK_FILES", 7)
         summary = load(config)
         tally = summary.sources["rec_status"]
         assert (tally.files_new, tally.rejected) == (42, 8)
@@ -377,8 +378,8 @@ def test_workers_spool_beside_the_warehouse_and_a_killed_loads_spool_goes(
         return folder
 
     monkeypatch.setattr(RawWriter, "spool_folder", recording)
-    monkeypatch.setattr(reading, "PARALLEL_MIN_FILES", 5)
-    monkeypatch.setattr(reading, "CHUNK_FILES", 7)
+    monkeypatch.setattr(loader_workers, "PARALLEL_MIN_FILES", 5)
+    monkeypatch.setattr(loader_workers, "CHUNK_FILES", 7)
     assert load(config).sources["rec_status"].files_new == 42
     assert used and {folder.parent for folder in used} == {root}
     assert not root.exists()
@@ -390,10 +391,10 @@ def test_strict_workers_stop_at_the_first_bad_file_in_path_order(
 ) -> None:
     status_tree(tmp_path / "in")
     config = make_config(tmp_path, [("rec_status", "json", ["in/**/4dstem_rec_status_*.json"])])
-    monkeypatch.setattr(reading, "CHUNK_FILES", 7)
+    monkeypatch.setattr(loader_workers, "CHUNK_FILES", 7)
     messages = []
     for least in (10**9, 5):  # one process, then workers
-        monkeypatch.setattr(reading, "PARALLEL_MIN_FILES", least)
+        monkeypatch.setattr(loader_workers, "PARALLEL_MIN_FILES", least)
         with pytest.raises(LoadError) as caught:
             load(config, strict=True)
         messages.append(str(caught.value))
@@ -427,13 +428,13 @@ def test_the_ledger_stat_decides_what_is_read_again(
     config = make_config(tmp_path, [("rec_status", "json", ["in/**/4dstem_rec_status_*.json"])])
     load(config)
     reads: list[str] = []
-    real_read = reading._read_bytes
+    real_read = reading.read_bytes
 
     def counted(path: str) -> tuple[bytes, int]:
         reads.append(path)
         return real_read(path)
 
-    monkeypatch.setattr(reading, "_read_bytes", counted)
+    monkeypatch.setattr(reading, "read_bytes", counted)
     load(config)
     assert reads == []  # nothing new: every file stat'ed, none opened
 
@@ -475,13 +476,13 @@ def test_a_walk_split_across_workers_lists_what_one_walk_lists(tmp_path: Path) -
     write(only_child / "sub" / "p" / "q.data", b"x")
     write(only_child / "sub" / "r" / "s.data", b"x")
     for folder in (root, only_child, root / "b"):
-        assert reading.walk_tree(folder) == walk_listing(folder)
+        assert walks.walk_tree(folder) == walk_listing(folder)
     assert walk_listing(root).count(b"\n") == 7
 
     for loop in (root / "c" / "loop", root / "loop"):  # in a worker's part, in the top folder
         os.symlink(loop, loop)  # refused by a line of its own, the rest listed
         listing = walk_listing(root)
-        assert reading.walk_tree(root) == listing
+        assert walks.walk_tree(root) == listing
         assert f"{loop}\tcannot stat: Too many levels of symbolic links\n".encode() in listing
         assert listing.count(b"\n") == 8
         loop.unlink()

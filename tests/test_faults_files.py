@@ -19,7 +19,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from loaders import Config, LoadError, bulk, load, reading
+from loaders import Config, LoadError, bulk, load, reading, walks
+from loaders import workers as loader_workers
+from loaders.batch import Job
 from loaders.config import InputSpec
 from loaders.raw_schema import create_raw_schema
 from loaders.sources import KINDS
@@ -103,7 +105,7 @@ def both_readers(tmp: Path, source: str, data: bytes) -> tuple[object, object]:
         create_raw_schema(con)
         spec = InputSpec(source=source, format="dir", paths=(), base_dir=tmp)
         writer = RawWriter(con, source, 1, None, tmp / "spool")
-        parsed, _ = bulk.parse(writer, spec, path, data, False, strict=False)
+        parsed, _ = bulk.insert_lines(writer, spec, path, data, False, strict=False)
         writer.flush()
         columns = ", ".join(KINDS[source].columns)
         written = con.execute(f"select _record_number, {columns} from raw.{source}").fetchall()
@@ -176,7 +178,7 @@ def test_refused_entries_read_alike_in_duckdb_and_python(tmp_path: Path) -> None
         write(root / name, b"x")
     os.symlink(root / "data_scan0000000006_00.data", root / "data_scan0000000006_00.data")
     listing = walk_listing(root)
-    assert reading.walk_tree(root) == listing
+    assert walks.walk_tree(root) == listing
     assert bulk.plain(listing)  # DuckDB's reader, not the Python reader for the whole file
     python, duck = both_readers(tmp_path, "ncem_data_files", listing)
     assert python == duck
@@ -260,7 +262,7 @@ def test_json_nested_100000_deep_is_quarantined_and_the_rest_loads(
     """Before: a RecursionError, a traceback, and nothing of any file loaded."""
     deep = write(tmp_path / "in" / "4dstem_rec_status_0_scan_1.json", DEEP)
     write(tmp_path / "in" / "4dstem_rec_status_1_scan_1.json", STATUS.format(1))
-    monkeypatch.setattr(reading, "PARALLEL_MIN_FILES", 1 if workers else 10**9)
+    monkeypatch.setattr(loader_workers, "PARALLEL_MIN_FILES", 1 if workers else 10**9)
     config = make_config(tmp_path, [("rec_status", "json", [STATUSES])])
     summary = load(config)
     assert (summary.sources["rec_status"].rows, summary.sources["rec_status"].rejected) == (1, 1)
@@ -323,9 +325,9 @@ def test_a_walk_split_across_workers_with_loops_deep_down_lists_what_one_walk_li
     for loop in (root / "a" / "y" / "loop", root / "b" / "z" / "loop"):
         os.symlink(loop, loop)
     listing = walk_listing(root)
-    assert reading.walk_tree(root) == listing
+    assert walks.walk_tree(root) == listing
     assert listing.count(b"\t" + LOOP.encode()) == 2 and listing.count(b"\n") == 7
-    assert reading._walk_part(str(tmp_path / "gone")) == b""
+    assert walks._walk_part(str(tmp_path / "gone")) == b""
 
 
 # ------------------------------------------------------------------ 12. FIFOs and devices
@@ -338,7 +340,7 @@ def test_a_file_replaced_by_a_fifo_is_skipped_without_blocking(tmp_path: Path) -
     os.mkfifo(fifo)
     spec = make_config(tmp_path, [("rec_status", "json", [STATUSES])]).inputs[0]
     with deadline(5):  # listed as a regular file (not `unchecked`), a FIFO when read
-        batch = reading.read_batch(reading.Job(spec, 1, True, False), [str(fifo)], {}, {})
+        batch = reading.read_batch(Job(spec, 1, True, False), [str(fifo)], {}, {})
     assert (batch.not_files, batch.rejects, batch.failure, batch.ledger) == (
         [str(fifo)],
         [],
@@ -455,15 +457,15 @@ def test_a_file_deleted_between_listing_and_reading_is_skipped_not_rejected(
 def _unreadable_once(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
     """The next read of `path` fails as a read of a file without read permission does (this
     test runs as root, whom a mode of 000 does not stop)."""
-    real = reading._read_bytes
+    real = reading.read_bytes
 
     def read(key: str) -> tuple[bytes, int]:
         if key == str(path):
-            monkeypatch.setattr(reading, "_read_bytes", real)
+            monkeypatch.setattr(reading, "read_bytes", real)
             raise LoadError(key, None, "cannot read: Permission denied")
         return real(key)
 
-    monkeypatch.setattr(reading, "_read_bytes", read)
+    monkeypatch.setattr(reading, "read_bytes", read)
 
 
 @pytest.mark.parametrize("loaded_before", [False, True])
@@ -530,7 +532,7 @@ def many_statuses(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
-@pytest.mark.skipif(reading.workers() < 2, reason="one core: a load starts no worker")
+@pytest.mark.skipif(loader_workers.workers() < 2, reason="one core: a load starts no worker")
 def test_no_process_of_a_load_killed_by_sigkill_survives_it(many_statuses: Path) -> None:
     """Before: the workers of a load killed with SIGKILL waited for work, for good."""
     process = subprocess.Popen(
@@ -541,7 +543,7 @@ def test_no_process_of_a_load_killed_by_sigkill_survives_it(many_statuses: Path)
     family: set[int] = set()
     try:
         until = time.monotonic() + 60
-        while len(family) < reading.workers() and process.poll() is None:
+        while len(family) < loader_workers.workers() and process.poll() is None:
             assert time.monotonic() < until, "the load started no worker in a minute"
             family |= _children(process.pid)
             time.sleep(0.002)

@@ -1,4 +1,4 @@
-"""Property tests: generated inputs through the readers, and the time checks of loaders/values.py.
+"""Property tests: generated inputs through the readers, and the time checks of loaders/checks.py.
 
 The readers are called directly (`KINDS[source].readers[fmt](path, data)`); one property goes
 through `load` into a warehouse to check that raw values are stored exactly as written.
@@ -16,8 +16,8 @@ import duckdb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from loaders import checks as v
 from loaders import load, load_config
-from loaders import values as v
 from loaders.sources import KINDS
 from loaders.sources.common import Parsed, Reject
 

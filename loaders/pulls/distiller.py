@@ -255,31 +255,36 @@ def pull(
                 with conn.cursor() as cursor:
                     eras = _era(cursor)
                     links = " union ".join(LINKS[era] for era in eras)
-                    cursor.execute(DIGEST_QUERY.format(links=links))  # type: ignore[arg-type]
+                    cursor.execute(DIGEST_QUERY.format(links=links))
                     pairs, server_hash = cursor.fetchone() or (0, "")
                     digest = f"{DIGEST_VERSION}:{pairs}:{server_hash}"
                     if last_digest is not None and last_digest(database) == digest:
                         return DistillerPull(database, max(eras), digest, pairs, None)
-                    cursor.execute(PAIRS_QUERY.format(links=links))  # type: ignore[arg-type]
+                    cursor.execute(PAIRS_QUERY.format(links=links))
                     fetched = cursor.fetchall()
     except psycopg.Error as exc:
         raise _cannot_read(exc, dsn, timeout_s) from None
     return DistillerPull(database, max(eras), digest, pairs, _parse_pairs(fetched))
 
 
-def _parse_pairs(fetched: list[tuple[object, ...]]) -> Parsed:
+#: a row of PAIRS_QUERY: scan id, job id, job type, slurm_id, elapsed seconds, width, height
+#: (the query casts the last four to text)
+PairRow = tuple[object, int, object, str | None, str | None, str | None, str | None]
+
+
+def _parse_pairs(fetched: list[PairRow]) -> Parsed:
     """Rows `(job id, scan id, slurm_id, elapsed, width, height, job id, job type)` in the raw
     table's order; a pair with an unreadable value is rejected."""
     parsed = Parsed()
     for scan_id, job_id, job_type, slurm_id, seconds, width, height in fetched:
-        elapsed, elapsed_error = interval_text(seconds)  # type: ignore[arg-type]
-        width_text, width_error = size_text(width, "scan width (metadata Dimensions.1)")  # type: ignore[arg-type]
-        height_text, height_error = size_text(height, "scan height (metadata Dimensions.2)")  # type: ignore[arg-type]
+        elapsed, elapsed_error = interval_text(seconds)
+        width_text, width_error = size_text(width, "scan width (metadata Dimensions.1)")
+        height_text, height_error = size_text(height, "scan height (metadata Dimensions.2)")
         shown = (
             f"scan {scan_id}, job {job_id} ({job_type}): slurm_id={slurm_id} "
             f"elapsed={seconds} s size={width}x{height}"
         )
-        if parsed.accept(job_id, shown, elapsed_error, width_error, height_error):  # type: ignore[arg-type]
+        if parsed.accept(job_id, shown, elapsed_error, width_error, height_error):
             parsed.rows.append(
                 (
                     job_id,

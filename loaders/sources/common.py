@@ -174,7 +174,7 @@ def csv_records(
 
 
 def header_index(
-    path: Path | str, line: int, header: Sequence[str], wanted: Sequence[str]
+    path: Path | str, line: int | None, header: Sequence[str], wanted: Sequence[str]
 ) -> list[int]:
     """Positions of the `wanted` columns in a header; LoadError when one is missing."""
     names = [name.strip().removeprefix("\ufeff") for name in header]

@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-from loaders import values
+from loaders import checks
 from loaders.errors import LoadError
 from loaders.sources.common import (
     Parsed,
@@ -43,9 +43,9 @@ def read_csv(path: Path | str, data: bytes) -> Parsed:
         if parsed.accept(
             line,
             raw,
-            values.integer_error(scan_id, "scan id"),
-            values.integer_error(slurm_id, "slurm_id", optional=True),
-            values.interval_error(elapsed),
+            checks.integer_error(scan_id, "scan id"),
+            checks.integer_error(slurm_id, "slurm_id", optional=True),
+            checks.interval_error(elapsed),
         ):
             parsed.rows.append((line, scan_id, slurm_id, elapsed, width, height, None, None))
     return parsed

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from loaders import values
+from loaders import checks
 from loaders.errors import LoadError
 from loaders.sources.common import (
     Parsed,
@@ -182,11 +182,11 @@ def listing_line(
         return
     name_error = None if fields is not None else f"file name is not {names.described}"
     numbers = [
-        values.integer_error(value, f"{what} in the file name")
+        checks.integer_error(value, f"{what} in the file name")
         for what, value in zip(names.number_names, names.fields(name) or (), strict=False)
         if what
     ]
-    if parsed.accept(line, raw, name_error, *numbers, values.mtime_error(mtime.strip())):
+    if parsed.accept(line, raw, name_error, *numbers, checks.mtime_error(mtime.strip())):
         parsed.rows.append((line, file_path, *(fields or ()), mtime.strip()))
 
 
@@ -230,7 +230,7 @@ def read_ncem_csv(path: Path | str, data: bytes) -> Parsed:
         path,
         data,
         ("scan_number", "time_last_written"),
-        lambda f: [values.integer_error(f[0], "scan_number"), values.aware_time_error(f[1])],
+        lambda f: [checks.integer_error(f[0], "scan_number"), checks.aware_time_error(f[1])],
         lambda line, f: (line, None, f[0], None, f[1]),
     )
 
@@ -242,9 +242,9 @@ def read_nersc_csv(path: Path | str, data: bytes) -> Parsed:
         data,
         ("distiller_id", "scan_number", "datetime"),
         lambda f: [
-            values.integer_error(f[0], "distiller_id"),
-            values.integer_error(f[1], "scan_number"),
-            values.naive_time_error(f[2]),
+            checks.integer_error(f[0], "distiller_id"),
+            checks.integer_error(f[1], "scan_number"),
+            checks.naive_time_error(f[2]),
         ],
         lambda line, f: (line, None, f[0], f[1], None, f[2]),
     )

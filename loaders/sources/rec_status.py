@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from pathlib import Path
 
-from loaders import values
+from loaders import checks
 from loaders.errors import LoadError
 from loaders.sources.common import (
     TOO_DEEP,
@@ -30,6 +29,7 @@ from loaders.sources.common import (
 COLUMNS = ("scan_number", "receiver", "time", "last_scan_number", "progress", "uuid")
 RECEIVERS = 4
 WIDE_FIELDS = ("scan_number", "time0", "time1", "time2", "time3")
+_DECODER = json.JSONDecoder()
 _NAME = re.compile(r"^4dstem_rec_status_([0-3])_scan_(\d+)\.json\Z", re.ASCII)
 
 
@@ -46,13 +46,14 @@ def _text(value: object) -> str | None:
 
 def read_json(path: Path | str, data: bytes) -> Parsed:
     """Parse one receiver's status file; receiver and scan come from its name."""
-    match = _NAME.match(os.path.basename(path))
+    match = _NAME.match(path.rpartition("/")[2] if isinstance(path, str) else path.name)
     if not match:
         raise LoadError(
             path, None, "file name is not 4dstem_rec_status_<receiver 0-3>_scan_<scan>.json"
         )
     receiver, scan = match.groups()
-    fail_if(path, None, values.integer_error(scan, "scan number in the file name"))
+    if len(scan) > 9:  # digits by the name's pattern: fewer than ten always fit
+        fail_if(path, None, checks.integer_error(scan, "scan number in the file name"))
     if data.isascii():  # the usual case, and the cheap one: no BOM, nothing to check
         text = data.decode("ascii")
     else:
@@ -62,7 +63,7 @@ def read_json(path: Path | str, data: bytes) -> Parsed:
     if not text or text.isspace():
         raise LoadError(path, 1, "empty file, not a JSON object")
     try:
-        doc = json.loads(text)
+        doc = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise LoadError(path, exc.lineno, f"invalid JSON: {exc.msg}") from None
     except RecursionError:  # arrays or objects nested deeper than the parser descends
@@ -72,21 +73,21 @@ def read_json(path: Path | str, data: bytes) -> Parsed:
     stamp = doc.get("time")
     if not isinstance(stamp, str):
         raise LoadError(path, 1, "JSON object has no string 'time'")
-    fail_if(path, 1, values.aware_time_error(stamp))
+    fail_if(path, 1, checks.aware_time_error(stamp))
     last_scan, progress = doc.get("last_scan_number"), doc.get("progress")
     # a JSON integer in range and a finite JSON number pass their checks as they are
-    if type(last_scan) is int and -values.INT32 - 1 <= last_scan <= values.INT32:
+    if type(last_scan) is int and -checks.INT32 - 1 <= last_scan <= checks.INT32:
         last_scan = str(last_scan)
     else:
         last_scan = _text(last_scan)
         if last_scan is not None:
-            fail_if(path, 1, values.integer_error(last_scan, "last_scan_number"))
+            fail_if(path, 1, checks.integer_error(last_scan, "last_scan_number"))
     if type(progress) is float and math.isfinite(progress):
         progress = repr(progress)  # what json.dumps writes for a finite float
     else:
         progress = _text(progress)
         if progress is not None:
-            fail_if(path, 1, values.number_error(progress, "progress"))
+            fail_if(path, 1, checks.number_error(progress, "progress"))
     row = (
         1,
         scan,
@@ -112,9 +113,9 @@ def read_csv(path: Path | str, data: bytes) -> Parsed:
         if not parsed.accept(line, raw, field_count_error(fields, width)):
             continue
         scan, *times = (fields[i] for i in order)
-        checks = [values.integer_error(scan, "scan_number")]
-        checks += [values.aware_time_error(stamp) for stamp in times]
-        if parsed.accept(line, raw, *checks):
+        errors = [checks.integer_error(scan, "scan_number")]
+        errors += [checks.aware_time_error(stamp) for stamp in times]
+        if parsed.accept(line, raw, *errors):
             parsed.rows.extend(
                 (line, scan, str(receiver), stamp, None, None, None)
                 for receiver, stamp in enumerate(times)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from loaders import values
+from loaders import checks
 from loaders.sources.common import (
     Parsed,
     SourceKind,
@@ -136,10 +136,10 @@ def record_errors(record: Sequence[str | None]) -> list[str | None]:
     )
     return [
         None if job_id else "empty JobID",
-        *(values.slurm_time_error(stamp) for stamp in (submit, start, end)),
-        values.slurm_duration_error(elapsed),
-        values.slurm_duration_error(timelimit, limit=True),
-        values.integer_error(req_nodes, "ReqNodes", optional=True),
+        *(checks.slurm_time_error(stamp) for stamp in (submit, start, end)),
+        checks.slurm_duration_error(elapsed),
+        checks.slurm_duration_error(timelimit, limit=True),
+        checks.integer_error(req_nodes, "ReqNodes", optional=True),
     ]
 
 

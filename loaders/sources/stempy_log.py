@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from loaders import values
+from loaders import checks
 from loaders.errors import LoadError
 from loaders.sources.common import (
     Parsed,
@@ -30,7 +30,7 @@ COLUMNS = (
 _NUMBERS = ("count_time", "total_time", "save_time")
 
 
-class JsonObject(list):  # type: ignore[type-arg]
+class JsonObject(list[tuple[str, object]]):
     """A JSON object as its (key, value) pairs in order, so a repeated key is seen."""
 
     __slots__ = ()
@@ -91,7 +91,7 @@ def read_json(path: Path | str, data: bytes) -> Parsed:
         if not isinstance(runs, list) or isinstance(runs, JsonObject):
             parsed.accept(line, shown, f"scan {scan!r} does not hold a list of runs")
             continue
-        if not parsed.accept(line, shown, values.integer_error(scan, "scan number")):
+        if not parsed.accept(line, shown, checks.integer_error(scan, "scan number")):
             continue
         for index, run in enumerate(runs):
             record += 1
@@ -117,9 +117,10 @@ def _run_error(scan: str, index: int, run: object) -> str | None:
         return f"run {index} of scan {scan!r} is not an object"
     run = dict(run)
     for name in _NUMBERS:
-        if not isinstance(run.get(name), JsonNumber):
+        value = run.get(name)
+        if not isinstance(value, JsonNumber):
             return f"run {index} of scan {scan!r}: {name} is not a number"
-        error = values.number_error(run[name], name)
+        error = checks.number_error(value, name)
         if error:
             return f"run {index} of scan {scan!r}: {error}"
     return None

@@ -1,0 +1,138 @@
+"""Loading one `[[inputs]]` entry of files: find them, read the new and changed ones (in
+worker processes for many), and write their rows, ledger entries and rejects."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from loaders import bulk
+from loaders.batch import Batch, Job, LeftForMain, ParsedFile, add_file
+from loaders.changes import LedgerState, forget_unreadable, ledger_states, states_as_read
+from loaders.config import InputSpec
+from loaders.errors import LoadError
+from loaders.globs import Hits
+from loaders.keys import escaped_path
+from loaders.progress import progress
+from loaders.reading import read_batch
+from loaders.summary import LoadSummary, SourceTally
+from loaders.workers import read_batches
+from loaders.writer import RawWriter
+
+
+@dataclass
+class InputRun:
+    """One input's load under way: what it reads for, what it found, where it writes."""
+
+    job: Job
+    writer: RawWriter
+    known: dict[str, LedgerState]
+    #: real paths loaded by this load for the source (a file two inputs match loads once)
+    taken: set[str]
+    not_files: set[str] = field(default_factory=set)
+
+
+def _finish_left(run: InputRun, left: LeftForMain) -> Batch:
+    """A file the workers left for this process: a symbolic link (read its target, once) or
+    bytes for DuckDB's line reader."""
+    if left.data is None:
+        return _follow_link(run, left.key)
+    replaced = escaped_path(left.key) in run.known
+    spec = run.job.spec
+    parsed, error = bulk.insert_lines(
+        run.writer, spec, Path(left.key), left.data, replaced, run.job.strict
+    )
+    batch = Batch()
+    done = ParsedFile(
+        left.key, left.started, left.size, left.mtime_ns, left.digest, parsed, error, replaced
+    )
+    add_file(batch, done._replace(delete_earlier=False))
+    return batch
+
+
+def _follow_link(run: InputRun, key: str) -> Batch:
+    """The target of a symbolic link a glob matched, read once whatever links to it."""
+    real = os.path.realpath(key)
+    if real in run.taken:
+        return Batch()
+    run.taken.add(real)
+    batch = read_batch(run.job, [real], run.known, {real: ""})
+    if real in batch.not_files:  # a dangling link, or one to a folder
+        batch.not_files.append(key)
+    done = Batch()
+    for item in batch.left:
+        done.merge(_finish_left(run, item))
+    batch.left = []
+    batch.merge(done)
+    return batch
+
+
+def _write_batches(run: InputRun, keys: list[str], hits: Hits, summary: LoadSummary) -> None:
+    """Read the files in batches and write each."""
+    spec = run.job.spec
+    batches = read_batches(run.job, keys, run.known, hits.unchecked, run.writer.spool_folder())
+    label = f"{spec.source} ({spec.format})"
+    for batch in progress(batches, label, total=len(keys), weight=_files):
+        if batch.failure:
+            raise LoadError(*batch.failure)
+        for left in batch.left:
+            batch.merge(_finish_left(run, left))
+        batch.left = []
+        if batch.failure:  # strict: a linked file the main process read
+            raise LoadError(*batch.failure)
+        run.not_files.update(batch.not_files)
+        summary.count(spec.source, batch)
+        run.writer.add(batch)
+    run.writer.flush()
+
+
+def _files(batch: Batch) -> int:
+    return batch.files
+
+
+def load_files(
+    con: duckdb.DuckDBPyConnection,
+    job: Job,
+    summary: LoadSummary,
+    taken: set[str],
+    spool_root: Path,
+) -> None:
+    """Load the new and changed files of one `[[inputs]]` entry (a file several entries match
+    is loaded once, by the first: `taken` holds the paths loaded before)."""
+    spec = job.spec
+    summary.sources.setdefault(spec.source, SourceTally())
+    hits = spec.resolve_hits()
+    known = states_as_read(con, spec, ledger_states(con, spec.source, spec.base_dir))
+    keys = [key for key in hits.paths if key not in taken] if taken else hits.paths
+    taken.update(keys)
+    forget_unreadable(con, spec, keys)
+    writer = RawWriter(
+        con,
+        spec.source,
+        job.load_id,
+        spec.timezone,
+        spool_root,
+        spec.base_dir,
+        format=spec.format,
+        reading=spec.reading(),
+    )
+    run = InputRun(job, writer, known, taken)
+    try:
+        _write_batches(run, keys, hits, summary)
+    finally:
+        writer.close()
+    summary.unmatched.extend(f"{spec.source}: {glob}" for glob in _unmatched(spec, hits, run))
+
+
+def _unmatched(spec: InputSpec, hits: Hits, run: InputRun) -> list[str]:
+    """The globs that matched no file: none at all, or only folders (or files gone since)."""
+    unmatched = list(hits.unmatched)
+    if run.not_files:
+        by_glob: dict[str, set[str]] = {}
+        for path, pattern in hits.unchecked.items():
+            by_glob.setdefault(pattern, set()).add(path)
+        unmatched += [pattern for pattern, found in by_glob.items() if found <= run.not_files]
+    return unmatched
