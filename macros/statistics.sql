@@ -12,8 +12,9 @@
 {%- endmacro %}
 
 {#- Mean and sample standard deviation that do not depend on the order of the rows: a float sum
-    does (rounding), and an incremental table holds its rows in another order than a rebuilt
-    one, so the figures would differ in the last bit between the two. -#}
+    does (rounding), and a table need not hold its rows in the same order from one build (or
+    one DuckDB version, or thread count) to the next, so the figures could differ in the last
+    bit. -#}
 {% macro ordered_avg(expression) -%}
     {{ return(adapter.dispatch('ordered_avg', 'turnaround')(expression)) }}
 {%- endmacro %}

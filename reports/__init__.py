@@ -1,5 +1,5 @@
-"""The report: one offline interactive page of the marts plus the publication artefacts."""
+"""The report: one offline interactive page of the marts plus the publication artefacts.
 
-from reports.page import ReportResult, build_report
-
-__all__ = ["ReportResult", "build_report"]
+`reports.page.build_report` writes them; importing this package imports nothing else (the
+terminal table, `reports.terminal`, needs no pandas or plotly).
+"""

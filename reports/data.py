@@ -33,7 +33,7 @@ class ReportData:
 
     marts: dict[str, pd.DataFrame] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
-    build: dict[str, object] | None = None
+    build: BuildTests | None = None
 
     def __getitem__(self, mart: str) -> pd.DataFrame:
         return self.marts.get(mart, pd.DataFrame())
@@ -67,7 +67,17 @@ def read_marts(warehouse: Path) -> ReportData:
     return data
 
 
-def read_build_results(path: Path) -> dict[str, object] | None:
+@dataclass
+class BuildTests:
+    """The last build's tests: counts by status, the failing or warning ones (status, name,
+    failing rows), and when it ran."""
+
+    counts: dict[str, int]
+    problems: list[tuple[str, str, int]]
+    generated_at: str | None
+
+
+def read_build_results(path: Path) -> BuildTests | None:
     """Counts of the last `dbt build`'s tests by status, and the failing or warning tests."""
     try:
         results = json.loads(path.read_text(encoding="utf-8"))
@@ -81,7 +91,7 @@ def read_build_results(path: Path) -> dict[str, object] | None:
         if str(node.get("unique_id", "")).startswith(("test.", "unit_test."))
     ]
     counts = {"pass": 0, "warn": 0, "fail": 0, "error": 0, "skipped": 0}
-    problems = []
+    problems: list[tuple[str, str, int]] = []
     for node in tests:
         status = str(node.get("status"))
         counts[status] = counts.get(status, 0) + 1
@@ -89,4 +99,4 @@ def read_build_results(path: Path) -> dict[str, object] | None:
             name = str(node["unique_id"]).split(".")[2]
             problems.append((status, name, int(node.get("failures") or 0)))
     generated = results.get("metadata", {}).get("generated_at")
-    return {"counts": counts, "problems": problems, "generated_at": generated}
+    return BuildTests(counts, problems, None if generated is None else str(generated))

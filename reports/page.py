@@ -198,14 +198,14 @@ def _freshness_section(data: ReportData) -> str:
     if build is None:
         parts.append("<p>No dbt build has run on this warehouse yet.</p>")
     else:
-        counts = build["counts"]
-        when = html.escape(str(build["generated_at"]))
+        counts = build.counts
+        when = html.escape(str(build.generated_at))
         parts.append(
             f'<p id="test-results">dbt tests of the last build ({when}): '
             f"{counts['pass']} pass, {counts['warn']} warn, "
             f"{counts['fail'] + counts['error']} fail.</p>"
         )
-        problems = build["problems"]
+        problems = build.problems
         if problems:
             parts.append(
                 _table(

@@ -47,7 +47,9 @@ def comparison_frame(stats: pd.DataFrame, comparison: pd.DataFrame) -> pd.DataFr
                     row[f"{workflow}_p99_s"] = stat["p99_s"]
             mean = row.get(f"{workflow}_mean_s")
             row[f"{workflow}_gb_per_s"] = (
-                base["data_size_gb"] / mean if _number(mean) and mean > 0 else math.nan
+                base["data_size_gb"] / mean
+                if isinstance(mean, int | float) and mean > 0
+                else math.nan
             )
         rows.append(row)
     return pd.DataFrame(rows)

@@ -256,7 +256,7 @@ def test_ctrl_c_and_kill_during_refresh_builds_then_refresh_builds_the_same_mart
     # Ctrl-C halfway through a full refresh's dbt build
     ended = signalled(
         ["refresh", "--config", str(config), "--full-refresh"],
-        dbt_log_says(folder, "START sql incremental model staging.int_count_jobs_filtered"),
+        dbt_log_says(folder, "START sql table model staging.int_count_jobs_filtered"),
         signal.SIGINT,
     )
     one_interrupt_line(ended)

@@ -15,16 +15,14 @@ from loaders.errors import TurnaroundError
 from loaders.pipeline import LoadSummary, load
 from loaders.pulls.sacct import inputs_reading, parse_day, pull_slurm
 from reports.terminal import comparison_rows, format_comparison, rejected_counts
-from turnaround.dbt import (
-    BuildResult,
+from turnaround.builds import (
     build,
     current_build,
-    docs,
     incomplete_build,
     last_build_results,
     ledger_fingerprint,
-    read_results,
 )
+from turnaround.dbt import BuildResult, docs, read_results
 from turnaround.interrupts import (
     BUILD_INTERRUPTED,
     INTERRUPTS,
@@ -80,7 +78,7 @@ def cmd_load(config: Config, sources: list[str], strict: bool = False) -> int:
 
 
 def cmd_report(config: Config, out: Path | None) -> int:
-    from reports import build_report  # plotly and pandas: only the commands that report
+    from reports.page import build_report  # plotly and pandas: only the commands that report
 
     out = out if out is not None else config.path.parent / REPORT_OUT
     incomplete = incomplete_build(config)

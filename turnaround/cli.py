@@ -11,7 +11,7 @@ from __future__ import annotations
 
 # `_signal`, not `signal`: the interpreter has loaded it already; `signal` imports enum first,
 # ten milliseconds in which a Ctrl-C would still be Python's
-import _signal
+import _signal  # type: ignore[import-not-found]  # (typeshed has no stub for it)
 import os
 import sys
 

@@ -303,8 +303,8 @@ def error_line(exc: BaseException, warehouse: Path | None) -> tuple[str, int]:
         if exc.errno == errno.ENOSPC:
             where = Path(exc.filename) if exc.filename else warehouse or Path.cwd()
             return f"turnaround: error: {no_space(where)}", 2
-        where = f"{exc.filename}: " if exc.filename else ""
-        return f"turnaround: error: {where}{exc.strerror or exc}", 2
+        named = f"{exc.filename}: " if exc.filename else ""
+        return f"turnaround: error: {named}{exc.strerror or exc}", 2
     duckdb = sys.modules.get("duckdb")  # only a command that imported DuckDB raises its errors
     if duckdb is not None and isinstance(exc, duckdb.Error) and warehouse is not None:
         from warehouse import damaged

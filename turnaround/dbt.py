@@ -1,4 +1,6 @@
-"""`build`: dbt on the warehouse a config names, in a subprocess so no lock outlives it."""
+"""dbt on the warehouse a config names, in a subprocess so no lock outlives it: its
+environment, the vars, its output, Ctrl-C, and what it reported (`turnaround.builds` decides
+when to build and keeps what each build saw)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,6 @@ import contextlib
 import difflib
 import errno
 import functools
-import hashlib
 import json
 import math
 import os
@@ -17,18 +18,15 @@ import sys
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import IO
 
-import duckdb
 import yaml
 
 from loaders.config import Config, zone_error
 from loaders.errors import TurnaroundError
 from loaders.raw_schema import create_raw_schema
-from warehouse import WarehouseBusy, connect, damaged, write_atomic
+from warehouse import connect, damaged
 
 
 def _project_dir() -> Path:
@@ -41,14 +39,7 @@ def _project_dir() -> Path:
 
 PROJECT_DIR = _project_dir()
 
-# What a build's result depends on besides the warehouse: the dbt project's files (the tests'
-# too, for the no-op skip) and the versions of the engine.
-LOGIC_PATHS = ("models", "macros", "seeds", "dbt_project.yml", "profiles.yml")
-TEST_PATHS = ("tests/dbt",)
-ENGINE_PACKAGES = ("dbt-core", "dbt-duckdb", "duckdb")
-# dbt arguments that change nothing in the warehouse
-QUIET_ARGS = frozenset({"--quiet", "-q", "--no-print", "--use-colors", "--no-use-colors"})
-FULL_REFRESH = "--full-refresh"
+
 #: seconds dbt gets to stop after Ctrl-C (it cancels its queries) before it is killed
 DBT_STOP_S = 20.0
 
@@ -158,7 +149,7 @@ def check_vars(given: dict[object, object]) -> None:
             near = difflib.get_close_matches(str(name), list(known), n=1)
             hint = f"did you mean {near[0]!r}?" if near else f"the vars are {', '.join(known)}"
             raise TurnaroundError(f"--vars: {name!r} is not a var of this project; {hint}")
-        problem = _var_problem(str(name), value, known[name])
+        problem = _var_problem(str(name), value, known[str(name)])
         if problem:
             raise TurnaroundError(f"--vars: {problem}")
 
@@ -188,84 +179,24 @@ from raw.loads
 """
 
 
+# the bookkeeping of the incremental models of earlier versions (docs/decisions.md)
+OBSOLETE_TABLES = ("staging._incremental_partitions", "staging._incremental_fingerprints")
+
+
 def prepare_warehouse(config: Config) -> list[object]:
     """Before dbt starts: fail in one sentence when another process holds the warehouse, and
-    make sure the raw schema dbt reads exists (a new warehouse, or one from an older version).
-    Returns the ledger's fingerprint (what this build will see)."""
+    make sure the raw schema dbt reads exists (a new warehouse, or one from an older version,
+    whose obsolete tables go). Returns the ledger's fingerprint (what this build will see)."""
     con = connect(config.warehouse)
     try:
         con.begin()
         create_raw_schema(con)
+        for table in OBSOLETE_TABLES:
+            con.execute(f"drop table if exists {table}")
         con.commit()
         return list(con.execute(LEDGER_SQL).fetchone() or ())
     finally:
         con.close()
-
-
-def ledger_fingerprint(config: Config) -> list[object] | None:
-    """The ledger's fingerprint now (loads, newest load, rejects), None without a warehouse."""
-    if not config.warehouse.exists():
-        return None
-    con = connect(config.warehouse, read_only=True)
-    try:
-        return list(con.execute(LEDGER_SQL).fetchone() or ())
-    except duckdb.Error:  # an older or half-made warehouse: not current
-        return None
-    finally:
-        con.close()
-
-
-def _hash_files(paths: tuple[str, ...], with_mtimes: bool) -> str:
-    digest = hashlib.sha256()
-    for name in paths:
-        root = PROJECT_DIR / name
-        files = sorted(root.rglob("*")) if root.is_dir() else [root]
-        for path in files:
-            if not path.is_file():
-                continue
-            digest.update(path.relative_to(PROJECT_DIR).as_posix().encode() + b"\0")
-            if with_mtimes:
-                digest.update(str(path.stat().st_mtime_ns).encode() + b"\0")
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
-
-
-def logic_fingerprint(dbt_vars: str) -> str:
-    """What the models' rows depend on besides the raw data: model, macro and seed files,
-    dbt_project.yml, profiles.yml, the vars and the engine's versions. When it differs from the
-    last complete build's, the incremental models are rebuilt from scratch."""
-    versions = [f"{name}=={metadata.version(name)}" for name in ENGINE_PACKAGES]
-    text = json.dumps([_hash_files(LOGIC_PATHS, False), dbt_vars, versions])
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def project_fingerprint(dbt_vars: str, args: list[str]) -> str:
-    """Everything a build's outcome depends on besides the raw data: the logic fingerprint, the
-    singular tests, the other dbt arguments and the files' mtimes (a touched file counts as a
-    change, so `touch` forces the next refresh to run dbt)."""
-    meaningful = [arg for arg in args if arg not in QUIET_ARGS and arg != FULL_REFRESH]
-    paths = LOGIC_PATHS + TEST_PATHS
-    text = json.dumps([logic_fingerprint(dbt_vars), _hash_files(paths, True), meaningful])
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def build_state_path(config: Config) -> Path:
-    """What the last `build` saw: beside its run results."""
-    return dbt_work_dir(config) / "last_build_state.json"
-
-
-def read_build_state(config: Config) -> dict[str, object]:
-    """The last build's state ({} when there is none or it cannot be read)."""
-    try:
-        state = json.loads(build_state_path(config).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return state if isinstance(state, dict) else {}
-
-
-def _save_state(config: Config, state: dict[str, object]) -> None:
-    text = json.dumps(state, indent=2, default=str) + "\n"
-    write_atomic(build_state_path(config), text.encode("utf-8"))
 
 
 def read_results(path: Path, exit_code: int = 0) -> BuildResult:
@@ -292,7 +223,7 @@ def run_dbt(config: Config, command: list[str], args: list[str] | None = None) -
     dbt_vars, rest = merge_vars(config, args or [])
     config.warehouse.parent.mkdir(parents=True, exist_ok=True)
     prepare_warehouse(config)
-    result = _run(config, [*command, "--vars", dbt_vars, *rest])
+    result = invoke_dbt(config, [*command, "--vars", dbt_vars, *rest])
     result.raise_if_reader_left()
     return result
 
@@ -360,12 +291,12 @@ class DbtOutput:
             self.out.write(b"".join(lines))
             self.out.flush()
         except BrokenPipeError:
-            self.out = None  # the reader left: dbt runs to its end, unseen (see `_run`)
+            self.out = None  # the reader left: dbt runs to its end, unseen (see `invoke_dbt`)
         except ValueError:  # stdout closed
             self.out = None
 
 
-def _run(config: Config, dbt_args: list[str]) -> BuildResult:
+def invoke_dbt(config: Config, dbt_args: list[str]) -> BuildResult:
     """Run dbt with its output passed on through `DbtOutput`; a fault of the warehouse file
     in its output is raised as that one sentence once dbt has ended. Ctrl-C stops dbt (see
     `_stop`) and goes on as KeyboardInterrupt."""
@@ -429,152 +360,6 @@ def _drain(stream: IO[bytes] | None) -> None:
 def dbt_work_dir(config: Config) -> Path:
     """Where dbt's target and logs go for a warehouse: beside it."""
     return config.warehouse.parent / "dbt"
-
-
-def last_build_results(config: Config) -> Path:
-    """The run results of the last `dbt build` (other dbt commands overwrite run_results.json)."""
-    return dbt_work_dir(config) / "last_build_results.json"
-
-
-def is_selective(args: list[str]) -> bool:
-    """True when the dbt arguments build only part of the project."""
-    flags = ("-s", "--select", "-m", "--models", "--exclude", "--selector", "--resource-type")
-    return any(arg == flag or arg.startswith(flag + "=") for arg in args for flag in flags)
-
-
-def _now() -> str:
-    return f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC"
-
-
-def _logic_after_partial(previous: dict[str, object], logic: str, selective: bool) -> object:
-    """The logic every incremental model is known to be built with after a build that did not
-    complete (failed, interrupted, or still running): the previous one when this build had the
-    same (each model is one transaction), none when it had other logic (some models may have
-    been rebuilt with it, and the next build must be a full refresh whatever its vars)."""
-    kept = previous.get("models_logic")
-    return None if selective or kept != logic else kept
-
-
-def build(
-    config: Config, args: list[str] | None = None, *, full_refresh: bool = False
-) -> BuildResult:
-    """`dbt build` on the warehouse named in the config; its results are kept for the report,
-    and what it saw in `last_build_state.json` (for the incremental models and the no-op skip).
-
-    The state says "running" before dbt starts, so a build that never ends (Ctrl-C, a kill, a
-    full disk) is never taken for a complete one: `refresh` builds again, and `report` says
-    the marts are from an incomplete build. Incremental models are rebuilt from scratch
-    (`--full-refresh`) when asked, and when the models' logic (files, vars, engine) differs
-    from that of the last complete build."""
-    dbt_vars, rest = merge_vars(config, args or [])
-    config.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    ledger = prepare_warehouse(config)
-    full_refresh = full_refresh or FULL_REFRESH in rest
-    rest = [arg for arg in rest if arg != FULL_REFRESH]
-    logic = logic_fingerprint(dbt_vars)
-    previous = read_build_state(config)
-    if previous.get("models_logic") != logic:
-        full_refresh = True
-    selective = is_selective(rest)
-    state: dict[str, object] = {
-        "status": "running",
-        "started_at": _now(),
-        "exit_code": None,
-        "full_refresh": full_refresh,
-        "project": project_fingerprint(dbt_vars, rest),
-        "ledger": ledger,
-        # the logic the incremental models were all last built with (see _logic_after_partial)
-        "models_logic": _logic_after_partial(previous, logic, selective),
-        # when the marts became those of an incomplete build (a selective build since does not
-        # complete them)
-        "incomplete_since": _incomplete_since(previous),
-    }
-    path = build_state_path(config)
-    kept = path.read_bytes() if path.exists() else None
-    _save_state(config, state)
-    try:
-        result = _run(
-            config, ["build", "--vars", dbt_vars, *rest, *([FULL_REFRESH] if full_refresh else [])]
-        )
-    except WarehouseBusy:
-        _put_back(path, kept)  # dbt could not open the warehouse: it built nothing
-        raise
-    _finish(config, state, result, previous, logic, selective)
-    result.raise_if_reader_left()
-    return result
-
-
-def _put_back(path: Path, kept: bytes | None) -> None:
-    """The state file as it was before a build that never started."""
-    if kept is None:
-        path.unlink(missing_ok=True)
-    else:
-        write_atomic(path, kept)
-
-
-def _incomplete_since(previous: dict[str, object]) -> object:
-    """When the marts the previous state describes became those of an incomplete build (None
-    when they are a complete build's)."""
-    if previous.get("status") == "running":
-        return previous.get("started_at")
-    return previous.get("incomplete_since")
-
-
-def _finish(
-    config: Config,
-    state: dict[str, object],
-    result: BuildResult,
-    previous: dict[str, object],
-    logic: str,
-    selective: bool,
-) -> None:
-    """Record a build dbt ran to its end: its results for the report, its state."""
-    results = dbt_work_dir(config) / "target" / "run_results.json"
-    if results.exists():
-        write_atomic(last_build_results(config), results.read_bytes())
-    complete = result.exit_code == 0 and not selective
-    state.update(
-        status="finished",
-        finished_at=_now(),
-        exit_code=result.exit_code,
-        # a selective one forgets the logic: an incremental model built without its staging
-        # table (`--select int_count_jobs_filtered`) read rows older than the fingerprints it
-        # recorded, so the next complete build must be a full refresh
-        models_logic=logic if complete else _logic_after_partial(previous, logic, selective),
-        incomplete_since=state["incomplete_since"] if selective else None,
-    )
-    _save_state(config, state)
-
-
-def incomplete_build(config: Config) -> str | None:
-    """Why the marts are not those of one complete build, or None: the last build did not
-    finish (interrupted, killed, a full disk), stopped at errors, or was a partial build after
-    one of those."""
-    state = read_build_state(config)
-    if state.get("status") == "running":
-        return f"the build started {state.get('started_at')} did not finish"
-    if state.get("incomplete_since"):
-        return f"the build started {state['incomplete_since']} did not finish"
-    if state.get("exit_code") not in (None, 0):
-        return f"the build of {state.get('finished_at')} stopped at errors"
-    return None
-
-
-def current_build(config: Config, args: list[str] | None = None) -> dict[str, object] | None:
-    """The last build's state when running the same build again would change nothing: it
-    finished and succeeded, the dbt project (files, mtimes, vars, arguments) is the same, and
-    the ledger shows no load since. None otherwise."""
-    state = read_build_state(config)
-    if state.get("exit_code") != 0 or state.get("status") == "running":
-        return None
-    dbt_vars, rest = merge_vars(config, args or [])
-    if FULL_REFRESH in rest or state.get("project") != project_fingerprint(dbt_vars, rest):
-        return None
-    if not last_build_results(config).exists():
-        return None
-    if state.get("ledger") != json.loads(json.dumps(ledger_fingerprint(config), default=str)):
-        return None
-    return state
 
 
 def docs(config: Config) -> BuildResult:

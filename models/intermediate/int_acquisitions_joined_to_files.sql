@@ -2,43 +2,18 @@
 -- its scan number that it follows: from var acquisition_slack_s before the acquisition's first
 -- status until just before the next acquisition of the same number. A file never joins an
 -- acquisition across a counter reset.
--- Incremental by scan number: a build redoes the scan numbers whose acquisitions, data files or
--- counted files changed (see macros/incremental.sql); files only join acquisitions of their
--- own scan number.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='scan_number',
-    on_schema_change='fail',
-    pre_hook=[
-        "{{ turnaround.keep_current_fingerprints(turnaround.acquisition_file_inputs()) }}",
-        "{{ turnaround.delete_changed_partitions('scan_number') }}",
-    ],
-    post_hook=[
-        "{{ turnaround.forget_stale_partitions() }}",
-        "{{ turnaround.record_partitions() }}",
-    ],
-) }}
--- depends_on: {{ source('raw', 'ncem_data_files') }}
--- depends_on: {{ source('raw', 'nersc_counted_files') }}
-{%- set changed_scans = turnaround.changed_partitions_condition(
-    'scan_number', turnaround.acquisition_file_inputs(), key_is_number=true
-) %}
 with
 
 acquisitions as (
     select * from {{ ref('int_receiver_scans_summarised') }}
-    where {{ changed_scans }}
 ),
 
 data_files as (
     select * from {{ ref('stg_ncem__data_files') }}
-    where {{ changed_scans }}
 ),
 
 counted_files as (
     select * from {{ ref('stg_nersc__counted_files') }}
-    where {{ changed_scans }}
 ),
 
 files as (

@@ -3,28 +3,10 @@
 -- State, the job must also have ended in one of var count_job_states (a job cancelled while
 -- running, or a TIMEOUT, also shows ExitCode 0:0); inputs without State keep the published
 -- filter.
--- Incremental by job id: a build redoes the jobs whose sacct lines changed (a job repeated by an
--- overlapping window, a replaced file; see macros/incremental.sql).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='job_id',
-    on_schema_change='fail',
-    pre_hook=[
-        "{{ turnaround.keep_current_fingerprints(turnaround.count_job_inputs()) }}",
-        "{{ turnaround.delete_changed_partitions('job_id') }}",
-    ],
-    post_hook=[
-        "{{ turnaround.forget_stale_partitions() }}",
-        "{{ turnaround.record_partitions() }}",
-    ],
-) }}
--- depends_on: {{ source('raw', 'slurm') }}
 with
 
 jobs as (
     select * from {{ ref('stg_slurm__jobs') }}
-    where {{ turnaround.changed_partitions_condition('job_id', turnaround.count_job_inputs()) }}
 ),
 
 count_jobs as (

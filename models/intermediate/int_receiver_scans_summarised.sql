@@ -1,30 +1,10 @@
 -- One row per acquisition: a scan number with its receivers' statuses. The receivers' scan
 -- counter restarts now and then, so one scan number can name several acquisitions; statuses
 -- of one number further apart than var scan_reset_gap_s start a new acquisition.
--- Incremental by scan number: a build redoes the scan numbers whose statuses changed (see
--- macros/incremental.sql); acquisitions never span two numbers.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='scan_number',
-    on_schema_change='fail',
-    pre_hook=[
-        "{{ turnaround.keep_current_fingerprints(turnaround.receiver_scan_inputs()) }}",
-        "{{ turnaround.delete_changed_partitions('scan_number') }}",
-    ],
-    post_hook=[
-        "{{ turnaround.forget_stale_partitions() }}",
-        "{{ turnaround.record_partitions() }}",
-    ],
-) }}
--- depends_on: {{ source('raw', 'rec_status') }}
 with
 
 statuses as (
     select * from {{ ref('stg_ncem__receiver_statuses') }}
-    where {{ turnaround.changed_partitions_condition(
-        'scan_number', turnaround.receiver_scan_inputs(), key_is_number=true
-    ) }}
 ),
 
 with_previous as (

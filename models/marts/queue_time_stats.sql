@@ -1,12 +1,17 @@
--- Queue time (start - submit) statistics of the counting jobs, with and without IQR outliers.
+-- Queue time (start - submit) statistics of the counting jobs, with and without IQR outliers
+-- (Tukey's rule over all jobs).
 with
 
-flagged as (
-    select * from {{ ref('int_queue_times_flagged') }}
+count_jobs as (
+    select * from {{ ref('fct_count_jobs') }}
+),
+
+queue_times_flagged as (
+    {{ flag_iqr_outliers('count_jobs', 'queue_time_s') }}
 ),
 
 stats as (
-    {{ statistics_with_and_without_outliers('flagged', 'queue_time_s') }}
+    {{ statistics_with_and_without_outliers('queue_times_flagged', 'queue_time_s') }}
 )
 
 select

@@ -2,7 +2,7 @@
 with
 
 loads as (
-    select * from {{ source('raw', 'loads') }}
+    select * from {{ ref('stg_turnaround__loads') }}
 ),
 
 jobs as (
@@ -69,11 +69,11 @@ newest_records as (
 
 last_loads as (
     select
-        loads.source as source_name,
+        loads.source_name,
         count(*) as n_file_loads,
         max(loads.finished_at) as last_loaded_at
     from loads
-    group by loads.source
+    group by loads.source_name
 ),
 
 coverage as (
