@@ -22,7 +22,7 @@ create table marts.service_level_status (
 """
 FRESHNESS = """
 create table marts.source_freshness (
-    source varchar, newest_record_at timestamptz, max_age_days double, severity varchar
+    source_name varchar, newest_record_at timestamptz, max_age_days integer, severity varchar
 )
 """
 TRENDS = """

@@ -187,8 +187,8 @@ def _levels(con: Any) -> list[Level]:
 def _freshness(con: Any, now: datetime) -> list[Freshness]:
     rows = _rows(
         con,
-        "select source, newest_record_at, max_age_days, severity "
-        "from marts.source_freshness order by source",
+        "select source_name as source, newest_record_at, max_age_days, severity "
+        "from marts.source_freshness order by source_name",
     )
     found = []
     for row in rows:
