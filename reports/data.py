@@ -24,6 +24,10 @@ MARTS: dict[str, str] = {
     "fct_streaming_scans": "rec_status and nersc_counted_files inputs",
     "save_overhead_by_size": "a stempy_log input",
     "source_coverage": "any input",
+    "weekly_trends": "the inputs of both workflows, or slurm and distiller_db inputs",
+    "service_level_status": "the inputs of both workflows, or slurm and distiller_db inputs",
+    "transfer_model": "the inputs of both workflows",
+    "transfer_predictions": "the inputs of both workflows",
 }
 
 

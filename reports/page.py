@@ -11,6 +11,7 @@ import pandas as pd
 from plotly.offline import get_plotlyjs
 
 from reports import figures as figs
+from reports import monitoring
 from reports import operations as ops
 from reports.data import MARTS, ReportData, read_build_results, read_marts
 from reports.tables import comparison_frame, one, pm, to_csv, to_latex, to_markdown
@@ -229,6 +230,24 @@ def _empty_note(empty: list[str], config_path: Path) -> str:
     )
 
 
+def _promises_section(data: ReportData) -> str:
+    """Weekly time to data, the service levels, the transfer model (reports.monitoring)."""
+    parts = [_figure(f) for f in monitoring.weekly_figures(data["weekly_trends"])]
+    parts.append("<h3>Service levels</h3>")
+    parts.append(monitoring.levels_table(data["service_level_status"]))
+    parts.append(
+        '<p class="reading">Each level over its window, which ends on the day of the newest '
+        "sample; <code>turnaround check</code> prints the same and exits 1 on a breached "
+        "<code>error</code> level (edit <code>seeds/service_levels.csv</code> to set yours).</p>"
+    )
+    model = monitoring.model_figure(
+        data["transfer_model"], data["transfer_predictions"], data["time_to_data_stats"]
+    )
+    if model is not None:
+        parts.append(_figure(model))
+    return "".join(parts)
+
+
 def _notice(notice: str | None) -> str:
     if not notice:
         return ""
@@ -261,6 +280,7 @@ def render(
     )
     if offload:
         sections.append(("offload", "Offload and save time", "".join(map(_figure, offload))))
+    sections.append(("promises", "Over time and against promises", _promises_section(data)))
     sections.append(("freshness", "Data freshness and coverage", _freshness_section(data)))
     # sections are `section-<key>`: some keys are also a figure's (cdf, offload), and plotly
     # draws into the first element that has the figure's id
@@ -276,7 +296,7 @@ def render(
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>turnaround: time to data on the supercomputer</title>"
-        f'<style>{CSS}</style><script src="{PLOTLY_JS}"></script></head><body>'
+        f'<style>{CSS}{monitoring.CSS}</style><script src="{PLOTLY_JS}"></script></head><body>'
         "<h1>Time to data on the supercomputer</h1>"
         f"<p>4D Camera (NCEM) to NERSC, from <code>{html.escape(str(warehouse))}</code>; "
         f'generated {generated}. Artefacts: <a href="comparison.tex">LaTeX</a>, '

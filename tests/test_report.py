@@ -108,6 +108,12 @@ def test_page_draws_every_figure_offline_in_chromium(report_dir: Path, tmp_path:
             )
             table = page.inner_text("#comparison-table")
             results = page.inner_text("#test-results")
+            levels = page.eval_on_selector_all(
+                "#service-levels tbody tr",
+                "rows => rows.map(r => [r.className, getComputedStyle("
+                "r.querySelector('td.status')).backgroundColor])",
+            )
+            model_legend = page.inner_text("#transfer-model .legend")
             shot = tmp_path / "report.png"
             page.screenshot(path=str(shot), full_page=True)
         finally:
@@ -127,6 +133,9 @@ def test_page_draws_every_figure_offline_in_chromium(report_dir: Path, tmp_path:
         "offload",
         "save-overhead",
         "coverage",
+        "weekly-file-transfer",
+        "weekly-streaming",
+        "transfer-model",
     }
     assert set(plots) == expected
     assert drawn == len(plots)
@@ -138,6 +147,11 @@ def test_page_draws_every_figure_offline_in_chromium(report_dir: Path, tmp_path:
         for cell in cells:
             assert cell in line
     assert re.search(r"\d+ pass, \d+ warn, 0 fail", results)
+    # every default level is met by the published data, its status cell drawn green
+    assert [cls for cls, _ in levels] == ["met"] * 5
+    assert {colour for _, colour in levels} == {"rgb(216, 240, 216)"}
+    assert "File transfer: 54.1 s + size / 1.82 GB/s" in model_legend
+    assert "Streaming: 1.9 s + size / 7.38 GB/s" in model_legend
     assert shot.stat().st_size > 50_000
 
 
@@ -330,3 +344,25 @@ def test_docs_generate_shows_the_report_in_the_lineage(published: Built) -> None
     assert depends == set(MARTS)
     assert (published.config.parent / "dbt" / "target" / "index.html").exists()
     assert PROJECT_DIR.joinpath("models", "marts", "_marts__exposures.yml").exists()
+
+
+def test_the_service_level_table_marks_each_status() -> None:
+    from reports.monitoring import levels_table
+
+    def level(level_id: str, status: str, measured: float | None) -> dict[str, object]:
+        return {
+            "level_id": level_id, "workflow": "count_job", "scan_size": None,
+            "measure": "queue_time", "statistic": "p90", "max_s": 60.0, "window_days": 30,
+            "severity": "error", "window_end_date": None if measured is None else "2023-10-11",
+            "n": 0 if measured is None else 9, "measured_s": measured, "status": status,
+        }  # fmt: skip
+
+    table = levels_table(
+        pd.DataFrame(
+            [level("a", "met", 30.0), level("b", "breached", 75.25), level("c", "no data", None)]
+        )
+    )
+    assert '<tr class="met"><td class="left">a</td><td class="left">Counting jobs</td>' in table
+    assert '<tr class="breached"><td class="left">b</td>' in table and "<td>75.2</td>" in table
+    assert '<tr class="nodata"><td class="left">c</td>' in table
+    assert '<td class="status">no data</td>' in table
