@@ -12,7 +12,7 @@ times the published volume: what `turnaround load distiller_db` costs against a 
 2. writes `root/turnaround.toml` with one input, `distiller_db` of format `postgres`
    (`dsn_env = "BENCH_DISTILLER_DSN"`, the read-only role's DSN, set in the child's
    environment), and a warehouse in `root`;
-3. times the whole `turnaround load --config X distiller_db` process (bench/run.py's `timed`:
+3. times the whole `turnaround load --config X distiller_db` process (bench/timing.py's `timed`:
    wall time, peak RSS) three times: the first pull (every pair new), a pull with nothing
    changed (the snapshot's hash is the ledger's: nothing written), and a pull after Distiller
    finished one pending job (slurm_id and elapsed set: the whole snapshot replaces the last);
@@ -45,7 +45,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.run import Timed, reported_seconds, timed  # noqa: E402
+from bench.timing import Timed, reported_seconds, timed  # noqa: E402
 from tests.distiller_db import (  # noqa: E402
     PostgresServer,
     create_distiller_database,

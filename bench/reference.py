@@ -58,6 +58,39 @@ def read_floor(folder: Path) -> tuple[float, int, int]:
     return time.perf_counter() - start, files, size
 
 
+# One plain Python process that opens and reads every status file of a folder (and of its
+# subfolders): the floor of a whole `turnaround load rec_status` process, start-up included.
+PLAIN_READ_PROCESS = r"""
+import os, sys
+def read(folder):
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                read(entry.path)
+            elif entry.name.startswith("4dstem_rec_status_") and entry.name.endswith(".json"):
+                with open(entry.path, "rb") as handle:
+                    handle.read()
+read(sys.argv[1])
+"""
+
+
+def flat_copy(folder: Path, dest: Path) -> int:
+    """The status files of a dated tree in one folder, as the receivers write them: a hard
+    link per file (a copy where links fail), the first of each name (the scan counter
+    restarts, so names repeat across days). Returns the number of files."""
+    dest.mkdir(parents=True, exist_ok=True)
+    names: set[str] = set()
+    for path in rec_status_files(folder):
+        if path.name in names:
+            continue
+        names.add(path.name)
+        try:
+            os.link(path, dest / path.name)
+        except OSError:
+            shutil.copy2(path, dest / path.name)
+    return len(names)
+
+
 def stat_floor(folder: Path) -> tuple[float, int]:
     """Seconds to walk folder and `os.stat` every file; also the number of files."""
     start = time.perf_counter()
