@@ -129,3 +129,24 @@ def test_the_checker_sees_a_wrong_way_import(tmp_path: Path) -> None:
     module = tmp_path / "page.py"
     module.write_text("def f():\n    from loaders.config import Config\n", encoding="utf-8")
     assert imported(module, modules()) == {"loaders.config"}
+
+
+#: the benchmark's rendering of RESULTS.md: long text, one function per section
+LONG_ALLOWED = {("bench/render.py", "render"), ("bench/methods.py", "methods"),
+                ("bench/targets.py", "targets")}  # fmt: skip
+
+
+def test_modules_and_functions_stay_small() -> None:
+    too_long = []
+    for folder in (*PACKAGES, "bench"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            name = path.relative_to(ROOT).as_posix()
+            text = path.read_text(encoding="utf-8")
+            if text.count("\n") > 400:
+                too_long.append(f"{name}: {text.count(chr(10))} lines")
+            for node in ast.walk(ast.parse(text)):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    length = (node.end_lineno or node.lineno) - node.lineno + 1
+                    if length > 60 and (name, node.name) not in LONG_ALLOWED:
+                        too_long.append(f"{name}:{node.lineno} {node.name}: {length} lines")
+    assert too_long == []
