@@ -121,3 +121,19 @@ def test_the_table_follows_a_change_of_the_help() -> None:
         )
     finally:
         load.help = kept
+
+
+def test_once_a_load_returned_an_interrupt_says_it_committed(tmp_path: Path) -> None:
+    # a Ctrl-C while the summary prints: the load is in the warehouse, and the line says so
+    from loaders.config import load_config
+    from turnaround import app
+    from turnaround.interrupts import INTERRUPTS, LOAD_COMMITTED
+
+    config_path = tmp_path / "turnaround.toml"
+    config_path.write_text('warehouse = "w.duckdb"\n', encoding="utf-8")
+    INTERRUPTS.doing = ""
+    try:
+        app._load(load_config(config_path), [])
+        assert INTERRUPTS.doing == LOAD_COMMITTED
+    finally:
+        INTERRUPTS.doing = ""

@@ -57,7 +57,7 @@ def _load(
     compared with the ledger after (a load interrupted while it committed may have)."""
     before = ledger_fingerprint(config)
     try:
-        return load(config, sources, strict=strict, rehash=rehash)
+        summary = load(config, sources, strict=strict, rehash=rehash)
     except BaseException:
         if INTERRUPTS.count:
             INTERRUPTS.doing = LOAD_INTERRUPTED
@@ -67,6 +67,9 @@ def _load(
             except (TurnaroundError, duckdb.Error):
                 INTERRUPTS.doing = ""
         raise
+    # committed: a Ctrl-C from here on (while the summary prints) finds the load in the warehouse
+    INTERRUPTS.doing = LOAD_COMMITTED
+    return summary
 
 
 def cmd_load(config: Config, sources: list[str], strict: bool = False) -> int:

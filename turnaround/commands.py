@@ -355,7 +355,8 @@ def main() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = code or BROKEN_PIPE
     except KeyboardInterrupt:  # between the command's end and its exit
-        print("turnaround: interrupted", file=sys.stderr)
+        doing = f"; {INTERRUPTS.doing}" if INTERRUPTS.doing else ""
+        print(f"turnaround: interrupted{doing}", file=sys.stderr)
         code = INTERRUPTED
     # the command is over: a Ctrl-C now changes nothing (and Python's own exit would die of it)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
