@@ -1,11 +1,17 @@
 """`turnaround demo` then `refresh`: the synthetic data passes every dbt test and fills every mart,
-and each defect kind the filters remove is present in staging and absent from the marts."""
+each defect kind the filters remove is present in staging and absent from the marts, and
+`turnaround check` finds the planted regression."""
 
 from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
 
 import pytest
 
 from tests.conftest import Built, refresh, turnaround
+from turnaround.demo.params import REGRESSION_FIRST_DAY, ROUTINE_LAST_DAY
 
 MARTS = (
     "fct_count_jobs",
@@ -148,3 +154,49 @@ def test_malformed_records_are_set_aside_and_counted_per_kind(demo: Built) -> No
         "file name is not data_scan<scan, 10 digits>_<part>.data",
     ) in rejected
     assert "Rejected records in the warehouse (raw.rejected_records):" in demo.output
+
+
+# A day after the demo's newest records: every source is fresh (today's clock finds them stale).
+AS_OF = (ROUTINE_LAST_DAY + timedelta(days=1)).isoformat()
+PLANTED_WEEKS = {
+    f"{year}-W{week:02d}"
+    for year, week, _ in (
+        (REGRESSION_FIRST_DAY + timedelta(days=d)).isocalendar()
+        for d in range((ROUTINE_LAST_DAY - REGRESSION_FIRST_DAY).days + 1)
+    )
+}
+
+
+def test_check_reports_the_planted_regression(demo: Built) -> None:
+    done = turnaround("check", "--config", str(demo.config), "--as-of", AS_OF)
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    levels = [line.split() for line in lines if line.split()[:1] in (["met"], ["breached"])]
+    assert {fields[2].rstrip(":"): fields[0] for fields in levels} == {
+        "file_transfer_1024_p90": "met",
+        "file_transfer_p90": "breached",
+        "queue_time_p90": "met",
+        "streaming_1024_p90": "met",
+        "streaming_p90": "met",
+    }
+    assert not [line for line in lines if line.startswith("stale")]
+    flagged = re.findall(r"^flagged +week (\S+): file transfer ", done.stdout, re.MULTILINE)
+    assert PLANTED_WEEKS & set(flagged), done.stdout
+    assert done.stdout.rstrip().endswith("level file_transfer_p90 breached")
+
+
+def test_check_json_fails_on_the_planted_level_only(demo: Built) -> None:
+    done = turnaround("check", "--config", str(demo.config), "--as-of", AS_OF, "--json")
+    assert done.returncode == 1, done.stdout + done.stderr
+    document = json.loads(done.stdout)
+    assert document["failures"] == ["level file_transfer_p90 breached"]
+    assert {source["status"] for source in document["freshness"]} == {"fresh"}
+    breached = [level for level in document["levels"] if level["status"] != "met"]
+    assert [level["level_id"] for level in breached] == ["file_transfer_p90"]
+    assert breached[0]["measured_s"] > breached[0]["max_s"]
+    weeks = {
+        week["iso_week"]
+        for week in document["flagged_weeks"]
+        if week["measure"] == "time_to_data" and week["workflow"] == "file_transfer"
+    }
+    assert weeks & PLANTED_WEEKS

@@ -2,10 +2,10 @@
 NERSC inputs in their native formats plus their `turnaround.toml` (described in `generate`).
 
 Modules: `params` (profiles, calendar, rates), `times` (time formats), `model` (scans, jobs),
-`windows` (sacct extractions), `routine` (routine scans), `jobs` (Slurm jobs), `experiments`
-(the experiment plan), the writers `slurm`, `distiller`, `rec_status`, `listings` and `stempy`
-(with `files`), `defects` (planted defects), `config` (`turnaround.toml`) and `generate`
-(`write_demo`, the entry point).
+`windows` (sacct extractions), `routine` (routine scans), `jobs` (Slurm jobs, and the planted
+regression), `experiments` (the experiment plan), the writers `slurm`, `distiller`,
+`rec_status`, `listings` and `stempy` (with `files`), `defects` (planted defects), `config`
+(`turnaround.toml`) and `generate` (`write_demo`, the entry point).
 """
 
 from __future__ import annotations

@@ -34,6 +34,18 @@ never started (Start Unknown/None), ReqNodes 1, QOS regular/debug, ExitCode 1:0/
 rows with no job, with an elapsed over 29 minutes, or naming a job sacct does not know; listing
 lines that are not data files; counted files with Distiller id 00000.
 
+A regression is planted too, for `turnaround check` to find: from Monday 2023-10-09 (ISO week
+2023-W41) to the end of the routine data (2023-10-31, W44), every good count job hangs until
+a stall of 560-580 s clears (`jobs.regression_elapsed`), so file transfer's time to data rises
+to about 10 minutes for every size (several times its usual p90 for the small sizes, about
+1.3 x for 1024 x 1024). `marts.weekly_trends` flags those weeks for file transfer and the
+30-day `file_transfer_p90` level (600 s, error) is breached, while the other default levels,
+`file_transfer_1024_p90` (720 s) included, stay met. The stall has its own stream, so only the
+files covering those weeks differ from a demo without it: the sacct files of the windows
+overlapping them, the Distiller exports and the routine counted-file listing
+(`nersc/counted_files_3.txt`). Check it a day after the newest records
+(`turnaround check --as-of 2023-11-01`); at today's clock every source is also stale.
+
 The output is a pure function of (scale, seed): `random.Random` streams seeded from `seed`, no
 clock, no unordered iteration. The windows, the experiments and the stempy log have streams of
 their own, so they are the same at every scale for a given seed. `out` should be empty or
@@ -68,11 +80,14 @@ from turnaround.demo.stempy import write_stempy
 from turnaround.demo.windows import Window, sacct_windows
 
 
-def write_routine(out: Path, rng: random.Random, scale: int, windows: list[Window]) -> None:
+def write_routine(
+    out: Path, rng: random.Random, stall: random.Random, scale: int, windows: list[Window]
+) -> None:
     """The routine scans: their sacct and Distiller records, then receiver status files for a
-    sample of them, with data files listed for some and counted files for others."""
+    sample of them, with data files listed for some and counted files for others. `stall` is
+    the planted regression's stream."""
     routine = routine_scans(rng, scale, windows)
-    write_sacct(out, windows, slurm_jobs(rng, routine))
+    write_sacct(out, windows, slurm_jobs(rng, stall, routine))
     write_distiller(out, rng, routine)
 
     kept = sorted(
@@ -111,8 +126,10 @@ def write_demo(out: Path, scale: int = 1, seed: int = 0) -> Path:
     rng = random.Random(seed)
     windows_rng = random.Random(f"{seed}/windows")
     lab = random.Random(f"{seed}/experiments")
+    # The regression's own stream, so planting it changes no other draw.
+    stall = random.Random(f"{seed}/regression")
 
-    write_routine(out, rng, scale, sacct_windows(windows_rng))
+    write_routine(out, rng, stall, scale, sacct_windows(windows_rng))
     write_experiments(out, lab)
     write_defects(out)
     return write_config(out)

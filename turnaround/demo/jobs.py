@@ -1,4 +1,5 @@
-"""Slurm jobs: count jobs of the routine scans (good and defective), other jobs, job ids."""
+"""Slurm jobs: count jobs of the routine scans (good and defective), other jobs, job ids, and the
+planted regression of the last weeks (good count jobs that hang on a stall)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from turnaround.demo.params import (
     OTHER_JOB_RATE,
     OUTLIER_JOB_RATE,
     PROFILES,
+    REGRESSION_FIRST_DAY,
+    REGRESSION_STALL,
     ROUTINE_FIRST_DAY,
     ROUTINE_LAST_DAY,
     SLURM_JOBS_PER_SECOND,
@@ -54,10 +57,22 @@ def python_step(rng: random.Random) -> int | None:
     return rng.randint(2, 5) if rng.random() < 0.7 else None
 
 
-def good_job(rng: random.Random, seq: Iterator[int], scan: Scan, submit: int) -> Job:
-    """A count job that passes the filters."""
+def regression_elapsed(stall: random.Random, submit: int, elapsed: int) -> int:
+    """The planted regression: a job submitted from REGRESSION_FIRST_DAY on cannot end before a
+    stall of its own clears (its counted file's write hangs on the file system), so it runs at
+    least 560-580 s. The stall comes from its own stream, drawn for those jobs only: the draws
+    of everything else, and so every file not covering those weeks, stay as they were."""
+    if submit < midnight(REGRESSION_FIRST_DAY):
+        return elapsed
+    return max(elapsed, stall.randint(*REGRESSION_STALL))
+
+
+def good_job(
+    rng: random.Random, stall: random.Random, seq: Iterator[int], scan: Scan, submit: int
+) -> Job:
+    """A count job that passes the filters (slowed by the regression in its weeks)."""
     start = submit + queue_seconds(rng, scan.bad_queue)
-    end = start + count_elapsed(rng, scan.size)
+    end = start + regression_elapsed(stall, submit, count_elapsed(rng, scan.size))
     return Job(next(seq), submit, start, end, python_step=python_step(rng), good=True)
 
 
@@ -91,7 +106,9 @@ def defect_job(rng: random.Random, seq: Iterator[int], scan: Scan, submit: int) 
     return job
 
 
-def scan_jobs(rng: random.Random, seq: Iterator[int], scan: Scan) -> list[Job]:
+def scan_jobs(
+    rng: random.Random, stall: random.Random, seq: Iterator[int], scan: Scan
+) -> list[Job]:
     """The count jobs of one scan: maybe a defective attempt, then one or two good runs."""
     if not scan.has_job:
         return []
@@ -102,7 +119,7 @@ def scan_jobs(rng: random.Random, seq: Iterator[int], scan: Scan) -> list[Job]:
         submit = jobs[-1].end + rng.randint(20, 240)
     runs = 2 if not scan.plain and rng.random() < TWICE_RATE else 1
     for _ in range(runs):
-        jobs.append(good_job(rng, seq, scan, submit))
+        jobs.append(good_job(rng, stall, seq, scan, submit))
         submit = jobs[-1].end + rng.randint(30, 1800)
     return jobs
 
@@ -144,12 +161,13 @@ def number_jobs(rng: random.Random, jobs: list[Job]) -> None:
             count_number += rng.choice((1, 1, 2, 3))
 
 
-def slurm_jobs(rng: random.Random, scans: list[Scan]) -> list[Job]:
-    """Every job: the scans' count jobs (set on each scan) and other jobs, numbered by submit."""
+def slurm_jobs(rng: random.Random, stall: random.Random, scans: list[Scan]) -> list[Job]:
+    """Every job: the scans' count jobs (set on each scan) and other jobs, numbered by submit;
+    `stall` is the regression's own stream (`regression_elapsed`)."""
     seq = itertools.count(1)  # creation order of jobs
     count_jobs: list[Job] = []
     for scan in scans:
-        scan.jobs = scan_jobs(rng, seq, scan)
+        scan.jobs = scan_jobs(rng, stall, seq, scan)
         count_jobs += scan.jobs
     jobs = count_jobs + other_jobs(rng, seq, round(OTHER_JOB_RATE * len(count_jobs)))
     number_jobs(rng, jobs)

@@ -97,6 +97,11 @@ EXPERIMENT_DAYS = (date(2023, 10, 13), date(2023, 10, 17))  # first, last (inclu
 DST_DAYS = (date(2022, 11, 6), date(2023, 3, 12))
 BAD_QUEUE_DAYS = (date(2023, 2, 15), date(2023, 2, 17), date(2023, 6, 15))
 LONG_JOB_START = datetime(2023, 5, 1, 10, 4, 11)  # a jupyter job running over a day
+# The planted regression: from this Monday (2023-W41) to the end of the routine data, every good
+# count job hangs until a stall of this many seconds (drawn per job) clears, so file transfer's
+# time to data rises to about 10 minutes and the 30-day file_transfer_p90 level is breached.
+REGRESSION_FIRST_DAY = date(2023, 10, 9)
+REGRESSION_STALL = (560, 580)
 
 SACCT_FIRST_DAY = date(2022, 8, 20)
 SACCT_LAST_DAY = date(2023, 11, 2)
