@@ -71,6 +71,9 @@ def methods(full_refresh_flag: list[str]) -> list[str]:
         "time / files; loader per file = the loader's reported time / files it loaded. "
         "Needs `jq` (`sudo apt-get install jq`), bash and GNU date; the bench stops at once "
         "without them.",
+        "- **turnaround check**: after the refresh of one more day, `turnaround check "
+        f"--config F` {REPEATS} times, whole process, median (it exits 1 on the demo: the "
+        "planted breached level, and sources stale against today's clock).",
         "- **published data**: as before: load, `build --quiet`, then `report` and a no-op "
         f"`refresh` (load finds nothing new, dbt builds, the report is written) {REPEATS} "
         "times each, median wall time, largest RSS.",

@@ -244,3 +244,8 @@ def time_refreshes(
     for stage, command in FLOOR_STAGES:
         run = timed(logs / f"floor-{command}.log", command, "--config", str(config))
         result.stages.append(Stage(stage, run))
+    # what a monitor's call costs: the marts read-only, no dbt
+    checks = [
+        timed(logs / f"check-{n}.log", "check", "--config", str(config)) for n in range(REPEATS)
+    ]
+    result.stages.append(Stage("turnaround check", median_run(checks)))

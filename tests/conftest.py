@@ -235,12 +235,13 @@ def _referenced(function: Callable[..., object]) -> set[tuple[str, str]]:
         namespace = getattr(func, "__globals__", {})
         values = [(name, namespace[name]) for name in names if name in namespace]
         # `module.name` (conftest.refresh): the names of the modules it refers to
+        # (its own namespace, not getattr: numpy's module getattr warns of names it dropped)
         values += [
-            (name, getattr(module, name))
+            (name, vars(module)[name])
             for _, module in list(values)
             if isinstance(module, types.ModuleType)
             for name in names
-            if hasattr(module, name)
+            if name in vars(module)
         ]
         for name, value in values:
             if callable(value) and hasattr(value, "__module__"):

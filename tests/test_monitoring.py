@@ -382,3 +382,39 @@ def test_check_on_the_published_data(published: Built) -> None:
     jsonschema.validate(document, json.loads(SCHEMA.read_text(encoding="utf-8")))
     assert "source slurm stale" in document["failures"]
     assert {level["status"] for level in document["levels"]} == {"met"}
+
+
+def test_the_readme_states_the_published_fit_and_weeks(published: Built) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    # the fit as the README rounds it, from the mart the numpy test above pins
+    words = " ".join(readme.split())
+    model = published.frame("select * from marts.transfer_model").set_index("workflow")
+    for workflow in ("file_transfer", "streaming"):
+        row = model.loc[workflow]
+        said = (
+            f"{row['overhead_s']:.1f} s + size / {row['bandwidth_gb_s']:.2f} GB/s "
+            f"(r² {row['r_squared']:.3f}, n {int(row['n'])})"
+        )
+        assert said in words, said
+    # the week table, from the weeks computed here with numpy
+    weeks = expected_weeks(published)
+    start = readme.index("<!-- weeks:")
+    table = readme[start : readme.index("<!-- end of weeks -->")].splitlines()[3:]
+    stated = [[cell.strip() for cell in line.strip("|").split("|")] for line in table if line]
+    names = {"time_to_data": "time to data", "queue_time": "queue time"}
+    computed = []
+    for (measure, workflow, size), group in weeks.groupby(["measure", "workflow", "scan_size"]):
+        labels = sorted(group["iso_week"])
+        computed.append(
+            [
+                names[measure],
+                workflow.replace("_", " "),
+                f"{size} \u00d7 {size}",
+                str(len(group)),
+                labels[0],
+                labels[-1],
+                str(int(group["is_flagged"].sum())),
+                f"{float(np.median(group['p90_s'])):.1f}",
+            ]
+        )
+    assert sorted(stated) == sorted(computed)
