@@ -113,7 +113,7 @@ def test_page_draws_every_figure_offline_in_chromium(report_dir: Path, tmp_path:
                 "rows => rows.map(r => [r.className, getComputedStyle("
                 "r.querySelector('td.status')).backgroundColor])",
             )
-            model_legend = page.inner_text("#transfer-model .legend")
+            model_legend = page.eval_on_selector("#transfer-model .legend", "e => e.textContent")
             shot = tmp_path / "report.png"
             page.screenshot(path=str(shot), full_page=True)
         finally:
@@ -291,7 +291,7 @@ def test_markdown_and_csv_artefacts(report_dir: Path) -> None:
 
 def test_report_releases_the_warehouse(published: Built, tmp_path: Path) -> None:
     from loaders.config import load_config
-    from reports import build_report
+    from reports.page import build_report
 
     config = load_config(published.config)
     build_report(config.path, config.warehouse, tmp_path / "out")
@@ -342,6 +342,10 @@ def test_docs_generate_shows_the_report_in_the_lineage(published: Built) -> None
     exposure = manifest["exposures"]["exposure.turnaround.turnaround_report"]
     depends = {node.split(".")[-1] for node in exposure["depends_on"]["nodes"]}
     assert depends == set(MARTS)
+    check = manifest["exposures"]["exposure.turnaround.turnaround_check"]
+    from turnaround.check import MARTS as CHECKED
+
+    assert {node.split(".")[-1] for node in check["depends_on"]["nodes"]} == set(CHECKED)
     assert (published.config.parent / "dbt" / "target" / "index.html").exists()
     assert PROJECT_DIR.joinpath("models", "marts", "_marts__exposures.yml").exists()
 
