@@ -41,6 +41,7 @@ def pull_distiller(
         before = known.get(database)
         return None if before is None or job.rehash else before.sha256
 
+    _forget_failed_pulls(con, spec.source, distiller.configured_name(dsn))
     try:
         try:
             result = distiller.pull(dsn, spec.timeout_s, last_digest)
@@ -75,6 +76,18 @@ def pull_distiller(
         _record_pull(con, job.load_id, result, changed)
     finally:
         writer.close()
+
+
+def _forget_failed_pulls(con: duckdb.DuckDBPyConnection, source: str, name: str) -> None:
+    """A failed pull's reject is the verdict of one attempt, as an unreadable file's is: it
+    goes when the database is pulled again, which gives its own (another reject if it fails
+    again). The ledger keeps the failed attempt."""
+    con.execute(
+        f"delete from raw.rejected_records where source = {sql_value(source)} "
+        f"and file_path = {sql_value(name)} and raw_text = '' and load_id in (select load_id "
+        f"from raw.loads where source = {sql_value(source)} and path = {sql_value(name)} "
+        "and status = 'unreadable')"
+    )
 
 
 def _record_pull(

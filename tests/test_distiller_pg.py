@@ -286,6 +286,31 @@ def test_a_locked_table_ends_the_pull_not_the_load(
     assert "did not answer within 1 s (a table locked by another session?)" in strict.stderr
 
 
+def test_a_failed_pull_leaves_no_reject_once_a_pull_succeeds(
+    live: tuple[str, Extras, Path], tmp_path: Path
+) -> None:
+    # a pull's failure is the verdict of one attempt, as an unreadable file's is
+    dsn, _, _ = live
+    config = postgres_config(tmp_path / "retried", "DISTILLER_DSN_LIVE", "timeout_s = 1\n")
+    warehouse = config.parent / "warehouse.duckdb"
+    with psycopg.connect(dsn) as holder:
+        holder.execute("lock table jobs in access exclusive mode")
+        failed = turnaround("load", "--config", str(config), "distiller_db")
+        holder.rollback()
+    assert failed.returncode == 0, failed.stderr
+    rejects = "select count(*) from raw.rejected_records where source = 'distiller_db'"
+    assert query(warehouse, rejects) == [(1,)]
+    done = turnaround("load", "--config", str(config), "distiller_db")
+    assert done.returncode == 0, done.stderr
+    assert query(warehouse, rejects) == [(0,)]
+    assert query(warehouse, "select count(*) > 0 from raw.distiller_db") == [(True,)]
+    # the ledger keeps the failed attempt as history
+    failures = (
+        "select count(*) from raw.loads where source = 'distiller_db' and status = 'unreadable'"
+    )
+    assert query(warehouse, failures) == [(1,)]
+
+
 def test_the_password_never_reaches_the_warehouse(
     postgres_server: PostgresServer, live: tuple[str, Extras, Path]
 ) -> None:
