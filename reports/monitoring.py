@@ -63,8 +63,25 @@ def weekly_figures(trends: pd.DataFrame) -> list[Figure]:
     return figures
 
 
+def with_gaps(weeks: pd.DataFrame) -> pd.DataFrame:
+    """One size's weeks in order, with an empty row (NaN values) before each week that does
+    not follow the previous one: a week without data is absent, and its line breaks there
+    instead of bridging it."""
+    ordered = weeks.sort_values("week_start_date").reset_index(drop=True)
+    starts = pd.to_datetime(ordered["week_start_date"])
+    after_gap = starts.diff() > pd.Timedelta(days=7)
+    rows = []
+    for index, row in ordered.iterrows():
+        if after_gap[index]:
+            gap = starts[index] - pd.Timedelta(days=7)
+            rows.append({"week_start_date": gap.strftime("%Y-%m-%d"), "p90_s": None, "p50_s": None})
+        rows.append({"week_start_date": row["week_start_date"], "p90_s": row["p90_s"],
+                     "p50_s": row["p50_s"]})  # fmt: skip
+    return pd.DataFrame(rows, columns=["week_start_date", "p90_s", "p50_s"])
+
+
 def _size_traces(weeks: pd.DataFrame, size: int) -> list[go.Scatter]:
-    ordered = weeks.sort_values("week_start_date")
+    ordered = with_gaps(weeks)
     color = SIZE_COLORS.get(size)
     name = f"{size} × {size}"
     return [

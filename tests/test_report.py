@@ -370,3 +370,24 @@ def test_the_service_level_table_marks_each_status() -> None:
     assert '<tr class="breached"><td class="left">b</td>' in table and "<td>75.2</td>" in table
     assert '<tr class="nodata"><td class="left">c</td>' in table
     assert '<td class="status">no data</td>' in table
+
+
+def test_weekly_lines_break_at_weeks_without_data() -> None:
+    from reports.monitoring import with_gaps
+
+    weeks = pd.DataFrame(
+        {
+            "week_start_date": ["2023-09-18", "2023-09-04", "2023-09-11"],
+            "p90_s": [30.0, 10.0, 20.0],
+            "p50_s": [3.0, 1.0, 2.0],
+        }
+    )
+    assert with_gaps(weeks)["p90_s"].tolist() == [10.0, 20.0, 30.0]  # consecutive: no break
+    later = pd.concat(
+        [weeks, pd.DataFrame({"week_start_date": ["2023-10-09"], "p90_s": [50.0], "p50_s": [5.0]})]
+    )
+    broken = with_gaps(later)
+    assert broken["week_start_date"].tolist() == [
+        "2023-09-04", "2023-09-11", "2023-09-18", "2023-10-02", "2023-10-09"
+    ]  # fmt: skip
+    assert broken["p90_s"].isna().tolist() == [False, False, False, True, False]
