@@ -81,11 +81,6 @@ class Turnaround(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         ctx.obj = {"config": None}
-        if INTERRUPTS.wanted:
-            # from here on Ctrl-C unwinds the command; until now (click parsing the arguments)
-            # the start-up handler of turnaround.cli ended the process in one line, which
-            # click's own (a blank line, then Abort) would not
-            INTERRUPTS.install()
         try:
             code = super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
@@ -344,7 +339,7 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 def main() -> None:
     """Run the command with its Ctrl-C handler and exit with its code."""
-    INTERRUPTS.wanted = True  # installed once click has parsed the arguments (Turnaround.invoke)
+    INTERRUPTS.install()
     if hasattr(sys.stdout, "reconfigure"):
         # a path whose bytes are not UTF-8 prints as \xNN escapes instead of failing
         sys.stdout.reconfigure(errors="backslashreplace")

@@ -32,8 +32,6 @@ class Interrupts:
     unraisable: Callable[[sys.UnraisableHookArgs], object] = sys.unraisablehook
     #: what the command was doing, said in the one line an interrupt ends it with
     doing: str = ""
-    #: the console script runs (not a test calling the commands in-process): install
-    wanted: bool = False
 
     def install(self) -> None:
         """Handle SIGINT in this process (and the interrupts Python could not raise)."""
