@@ -137,3 +137,23 @@ def test_once_a_load_returned_an_interrupt_says_it_committed(tmp_path: Path) -> 
         assert INTERRUPTS.doing == LOAD_COMMITTED
     finally:
         INTERRUPTS.doing = ""
+
+
+def test_a_ctrl_c_while_click_parses_the_arguments_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # CI caught it once: an interrupt landing in click's own parsing printed click's blank line
+    # before ours
+    from turnaround import commands
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(commands.Turnaround, "parse_args", interrupted)
+    monkeypatch.setattr(sys, "argv", ["turnaround", "load", "slurm"])
+    monkeypatch.setattr(commands.INTERRUPTS, "install", lambda: None)
+    monkeypatch.setattr(commands.signal, "signal", lambda *args: None)
+    with pytest.raises(SystemExit) as ended:
+        commands.main()
+    assert ended.value.code == 130
+    assert capsys.readouterr().err == "turnaround: interrupted\n"

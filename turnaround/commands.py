@@ -320,18 +320,18 @@ def error_line(exc: BaseException, warehouse: Path | None) -> tuple[str, int]:
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (a usage error's is 2)."""
+    args = list(argv) if argv is not None else sys.argv[1:]
     try:
-        code = cli.main(
-            args=list(argv) if argv is not None else None,
-            prog_name="turnaround",
-            standalone_mode=False,
-        )
+        # not `cli.main`: a Ctrl-C while click parses the arguments would print its blank line
+        # first; here it reaches `main`, which says it in one line
+        with cli.make_context("turnaround", args) as ctx:
+            code = cli.invoke(ctx)
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
     except click.exceptions.Exit as exc:  # --help
         return exc.exit_code
-    except click.Abort:  # Ctrl-C while click itself parsed the arguments
+    except click.Abort:  # a prompt's Ctrl-C (click's own)
         print("turnaround: interrupted", file=sys.stderr)
         return INTERRUPTED
     return code if isinstance(code, int) else 0
