@@ -16,7 +16,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_COMPILE_BYTECODE := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install system-deps run test test-quick lint sqllint pytest bench clean readme
+.PHONY: install install-spark system-deps run test test-quick lint sqllint pytest bench clean readme
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -27,6 +27,14 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 	touch $@
 
 install: $(VENV)/.synced
+
+# the Spark engine's packages (pyspark, dbt-spark: ~600 MB), from the same lock; `make test`
+# installs them, a DuckDB-only user need not
+$(VENV)/.synced-spark: $(VENV)/.synced
+	$(UV) sync --locked --extra spark --python $(PYTHON)
+	touch $@
+
+install-spark: $(VENV)/.synced-spark
 
 $(DEMO)/turnaround.toml: | install
 	$(BIN)/turnaround demo --out $(DEMO)
@@ -45,11 +53,12 @@ sqllint: install
 # Debian packages the tests drive: Chromium (the report), a PostgreSQL server (the Distiller
 # database pull), a Slurm 22.05 cluster with accounting (slurmctld, slurmd, slurmdbd on a
 # MariaDB server, munge, and the client commands sacct, sbatch...: the real sacct pull-slurm
-# runs) and jq (the benchmark's reference). The tests start their own servers and daemons in
-# temporary folders (tests/slurm_cluster.py, on 127.0.0.1); apt starts none of them here (no
-# systemd; these machines' policy-rc.d forbids it). Only the missing ones are installed.
+# runs), jq (the benchmark's reference) and a Java 17 runtime (Spark, the second engine). The
+# tests start their own servers and daemons in temporary folders (tests/slurm_cluster.py,
+# tests/spark_cluster.py, on 127.0.0.1); apt starts none of them here (no systemd; these
+# machines' policy-rc.d forbids it). Only the missing ones are installed.
 SYSTEM_PACKAGES := chromium postgresql slurmctld slurmd slurmdbd slurm-client munge \
-	mariadb-server jq
+	mariadb-server jq default-jre-headless
 system-deps:
 	@missing=""; \
 	have() { command -v "$$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$$1" ]; }; \
@@ -63,6 +72,7 @@ system-deps:
 	have munged || missing="$$missing munge"; \
 	{ have mariadbd && have mariadb-install-db; } || missing="$$missing mariadb-server"; \
 	have jq || missing="$$missing jq"; \
+	have java || missing="$$missing default-jre-headless"; \
 	if [ -n "$$missing" ]; then \
 	    if [ "$$(id -u)" = 0 ]; then \
 	        DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
@@ -72,10 +82,10 @@ system-deps:
 	    fi; \
 	fi
 
-pytest: install system-deps
+pytest: install install-spark system-deps
 	$(BIN)/pytest
 
-bench: install system-deps
+bench: install install-spark system-deps
 	$(BIN)/python bench/run.py
 
 test: lint sqllint pytest
