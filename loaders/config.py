@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from loaders.engines import SparkSettings, read_engine, read_spark
 from loaders.errors import ConfigError
 from loaders.globs import Hits, resolve_checked, resolve_hits
 
@@ -108,6 +109,9 @@ class Config:
     warehouse: Path
     timezone: str
     inputs: tuple[InputSpec, ...] = field(default_factory=tuple)
+    #: the engine dbt builds on: "duckdb" (in the warehouse file) or "spark" (loaders.engines)
+    engine: str = "duckdb"
+    spark: SparkSettings = field(default_factory=SparkSettings)
 
     def inputs_for(self, sources: list[str] | None) -> list[InputSpec]:
         """Return the inputs of the given sources (all inputs when `sources` is empty)."""
@@ -123,7 +127,7 @@ class Config:
 
 #: a config is a few lines; more than this is not one (`--config /dev/zero`)
 MAX_CONFIG_BYTES = 1 << 20
-TOP_KEYS = ("warehouse", "timezone", "inputs")
+TOP_KEYS = ("warehouse", "timezone", "engine", "spark", "inputs")
 INPUT_KEYS = (
     "source",
     "format",
@@ -157,7 +161,7 @@ def _read_text(path: Path) -> str:
         raise ConfigError(path, f"cannot read config: not UTF-8 ({exc.reason})") from None
 
 
-def _check_keys(path: Path, where: str, table: dict[str, object], known: tuple[str, ...]) -> None:
+def check_keys(path: Path, where: str, table: dict[str, object], known: tuple[str, ...]) -> None:
     """ConfigError for a key the config contract does not have, suggesting the nearest."""
     for key in table:
         if key not in known:
@@ -174,7 +178,7 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, f"invalid TOML: {exc}") from None
-    _check_keys(path, "", doc, TOP_KEYS)
+    check_keys(path, "", doc, TOP_KEYS)
     base = path.resolve().parent
     warehouse = doc.get("warehouse", "warehouse.duckdb")
     timezone = doc.get("timezone", "America/Los_Angeles")
@@ -189,7 +193,14 @@ def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:
     if not warehouse_path.is_absolute():
         warehouse_path = base / warehouse_path
     _check_warehouse(path, warehouse_path)
-    return Config(path=path.resolve(), warehouse=warehouse_path, timezone=timezone, inputs=inputs)
+    return Config(
+        path=path.resolve(),
+        warehouse=warehouse_path,
+        timezone=timezone,
+        inputs=inputs,
+        engine=read_engine(path, doc),
+        spark=read_spark(path, base, doc.get("spark")),
+    )
 
 
 def _check_warehouse(path: Path, warehouse: Path) -> None:
@@ -224,7 +235,7 @@ def _input_spec(path: Path, base: Path, number: int, item: object) -> InputSpec:
     where = f"inputs #{number}"
     if not isinstance(item, dict):
         raise ConfigError(path, f"{where} must be a table")
-    _check_keys(path, f"{where}: ", item, INPUT_KEYS)
+    check_keys(path, f"{where}: ", item, INPUT_KEYS)
     source = item.get("source")
     if source not in FORMATS:
         raise ConfigError(path, f"{where}: source {source!r} is not one of {', '.join(SOURCES)}")

@@ -146,6 +146,7 @@ NAME_MARKS: dict[tuple[str, str], frozenset[str]] = {
     ("conftest", "PUBLISHED_CONFIG"): frozenset({"published"}),
     ("conftest", "refresh"): frozenset({"slow"}),  # `turnaround refresh`: a dbt build
     ("slurm_cluster", "new_cluster"): frozenset({"slurm"}),  # tests/slurm_cluster.py
+    ("spark_cluster", "new_cluster"): frozenset({"spark", "slow"}),  # tests/spark_cluster.py
     ("playwright.sync_api", "sync_playwright"): frozenset({"chromium"}),
     ("playwright.async_api", "async_playwright"): frozenset({"chromium"}),
 }

@@ -90,6 +90,13 @@ def test_warehouse_names_dbt_cannot_hold_are_refused(
         ('timezone = "posix/America/Los_Angeles"\n', "an alias DuckDB does not know"),
         ('timezone = "localtime"\n', "an alias DuckDB does not know"),
         ('timezone = "Mars/Olympus"\n', "unknown timezone 'Mars/Olympus'"),
+        ('engine = "sparks"\n', "'engine' must be one of duckdb, spark, not 'sparks'"),
+        ("spark = 1\n", "'spark' must be a table ([spark])"),
+        ('[spark]\nmastr = "local"\n', "[spark]: unknown key 'mastr'; did you mean 'master'?"),
+        ('[spark]\nmaster = "spark:/h:7077"\n', "is not a Spark master URL"),
+        ('[spark]\nwarehouse_dir = ""\n', "'warehouse_dir' must be a folder's path"),
+        ('[spark.conf]\nspark.executor.memory = "4g"\n', "quote the setting's name"),
+        ('[spark.conf]\n"spark.jars" = ["a"]\n', "must be a text, number or boolean"),
     ],
 )
 def test_config_mistakes_are_named(tmp_path: Path, text: str, message: str) -> None:

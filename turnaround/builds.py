@@ -30,6 +30,14 @@ PROJECT_PATHS = ("models", "macros", "seeds", "tests/dbt", "dbt_project.yml", "p
 
 
 ENGINE_PACKAGES = ("dbt-core", "dbt-duckdb", "duckdb")
+SPARK_PACKAGES = ("dbt-spark", "pyspark")
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "absent"
 
 
 # dbt arguments that change nothing in the warehouse
@@ -67,14 +75,20 @@ def _hash_files(paths: tuple[str, ...]) -> str:
     return digest.hexdigest()
 
 
-def project_fingerprint(dbt_vars: str, args: list[str]) -> str:
+def project_fingerprint(config: Config, dbt_vars: str, args: list[str]) -> str:
     """Everything a build's outcome depends on besides the raw data: the model, macro, seed and
     singular test files with their mtimes (a touched file counts as a change, so `touch` forces
     the next refresh to run dbt), dbt_project.yml, profiles.yml, the vars, the other dbt
-    arguments and the engine's versions."""
+    arguments, the engine (and, on Spark, where it runs) and the engine's versions."""
     meaningful = [arg for arg in args if arg not in QUIET_ARGS and arg != FULL_REFRESH]
-    versions = [f"{name}=={metadata.version(name)}" for name in ENGINE_PACKAGES]
-    text = json.dumps([_hash_files(PROJECT_PATHS), dbt_vars, versions, meaningful])
+    packages: tuple[str, ...] = ENGINE_PACKAGES
+    engine: list[object] = [config.engine]
+    if config.engine == "spark":
+        packages += SPARK_PACKAGES
+        spark = config.spark
+        engine += [spark.master, str(spark.warehouse_dir), list(spark.conf)]
+    versions = [f"{name}=={_version(name)}" for name in packages]
+    text = json.dumps([_hash_files(PROJECT_PATHS), dbt_vars, versions, meaningful, engine])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -134,7 +148,7 @@ def build(
         "started_at": _now(),
         "exit_code": None,
         "full_refresh": full_refresh,
-        "project": project_fingerprint(dbt_vars, rest),
+        "project": project_fingerprint(config, dbt_vars, rest),
         "ledger": ledger,
         # when the marts became those of an incomplete build (a selective build since does not
         # complete them)
@@ -207,7 +221,7 @@ def current_build(config: Config, args: list[str] | None = None) -> dict[str, ob
     if state.get("exit_code") != 0 or state.get("status") == "running":
         return None
     dbt_vars, rest = merge_vars(config, args or [])
-    if FULL_REFRESH in rest or state.get("project") != project_fingerprint(dbt_vars, rest):
+    if FULL_REFRESH in rest or state.get("project") != project_fingerprint(config, dbt_vars, rest):
         return None
     if not last_build_results(config).exists():
         return None

@@ -299,8 +299,26 @@ class DbtOutput:
 def invoke_dbt(config: Config, dbt_args: list[str]) -> BuildResult:
     """Run dbt with its output passed on through `DbtOutput`; a fault of the warehouse file
     in its output is raised as that one sentence once dbt has ended. Ctrl-C stops dbt (see
-    `_stop`) and goes on as KeyboardInterrupt."""
+    `_stop`) and goes on as KeyboardInterrupt. On Spark (`engine = "spark"`), the raw tables
+    are exported for it first and its marts linked into the warehouse after
+    (`turnaround.spark`)."""
     env = dbt_environment(config)
+    if config.engine != "spark":
+        return _invoke(config, dbt_args, env)
+    from turnaround import spark
+
+    spark.check_installed()
+    with spark.locked(config):
+        raw_dir = spark.export_raw(config)
+        env.update(spark.environment(config, raw_dir))
+        result = _invoke(config, dbt_args, env)
+        if dbt_args[0] == "build":
+            spark.link_marts(config)
+        spark.drop_older_exports(raw_dir)
+    return result
+
+
+def _invoke(config: Config, dbt_args: list[str], env: dict[str, str]) -> BuildResult:
     env["PYTHONUNBUFFERED"] = "1"  # lines as dbt writes them, not when a pipe buffer fills
     results = Path(env["DBT_TARGET_PATH"]) / "run_results.json"
     results.unlink(missing_ok=True)
