@@ -72,6 +72,12 @@ def test_report_without_out_writes_beside_the_config_not_the_working_folder(
 
 
 def test_page_draws_every_figure_offline_in_chromium(report_dir: Path, tmp_path: Path) -> None:
+    assert_page_draws_every_figure(report_dir, tmp_path)
+
+
+def assert_page_draws_every_figure(report_dir: Path, tmp_path: Path) -> None:
+    """The page of `report_dir` in headless Chromium, offline: every figure drawn, no error,
+    no request, the paper's table, the test results, the service levels and the fit."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is missing: `make test` installs it (apt-get install chromium)")
     html = (report_dir / "index.html").read_text(encoding="utf-8")

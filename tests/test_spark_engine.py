@@ -37,7 +37,7 @@ def test_the_settings_reach_spark_as_conf_pairs(tmp_path: Path) -> None:
         tmp_path,
         '[spark]\nmaster = "spark://10.0.0.1:7077"\nwarehouse_dir = "/shared/tw"\n'
         '[spark.conf]\n"spark.executor.memory" = "4g"\n"spark.eventLog.enabled" = true\n'
-        '"spark.app.name" = "turnaround build"\n',
+        '"spark.app.name" = "turnaround build"\n"spark.driver.extraJavaOptions" = "-Xss4m"\n',
     )
     env = spark.environment(config, Path("/shared/tw/raw/1"))
     assert env["TURNAROUND_SPARK_MASTER"] == "spark://10.0.0.1:7077"
@@ -47,6 +47,7 @@ def test_the_settings_reach_spark_as_conf_pairs(tmp_path: Path) -> None:
         "--conf=spark.executor.memory=4g",
         "--conf=spark.eventLog.enabled=true",
         "--conf=spark.app.name=turnaround build",
+        "--conf=spark.driver.extraJavaOptions=-Xss4m -Dderby.system.home=/shared/tw",
         "pyspark-shell",
     ]
 

@@ -36,6 +36,7 @@ from warehouse import connect
 SPARK_PACKAGES = ("dbt-spark", "pyspark")
 LOCK_NAME = "turnaround.lock"
 PARTIAL = ".partial"
+DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 
 
 def check_installed() -> None:
@@ -77,15 +78,19 @@ def marts_dir(config: Config) -> Path:
 
 
 def environment(config: Config, raw_dir: Path) -> dict[str, str]:
-    """The variables dbt-spark's profile (`profiles.yml`, target `spark`) and Spark read."""
+    """The variables dbt-spark's profile (`profiles.yml`, target `spark`) and Spark read. The
+    config's Spark settings go to spark-submit after the profile's, so they win; the driver's
+    Java options keep Derby's files (derby.log) in `warehouse_dir` whatever the config adds."""
     folder = config.spark.warehouse_dir
-    conf = [f"--conf={name}={value}" for name, value in config.spark.conf]
+    settings = dict(config.spark.conf)
+    java = settings.pop(DRIVER_JAVA_OPTIONS, "")
+    settings[DRIVER_JAVA_OPTIONS] = f"{java} -Dderby.system.home={folder}".strip()
+    conf = [f"--conf={name}={value}" for name, value in settings.items()]
     return {
         "DBT_TARGET": "spark",
         "TURNAROUND_SPARK_MASTER": config.spark.master,
         "TURNAROUND_SPARK_DIR": str(folder),
         "TURNAROUND_SPARK_RAW_DIR": str(raw_dir),
-        # the config's own Spark settings; the profile's (the folders, UTC) come after them
         "PYSPARK_SUBMIT_ARGS": shlex.join([*conf, "pyspark-shell"]),
     }
 
