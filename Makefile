@@ -91,9 +91,10 @@ bench: install install-spark system-deps
 test: lint sqllint pytest
 
 # the tests without a mark (tests/conftest.py derives them): no dbt builds, Chromium, PostgreSQL,
-# Slurm cluster or published data, in about a minute
+# Slurm or Spark cluster or published data, in about a minute
 test-quick: install
-	$(BIN)/pytest -q -m "not slow and not chromium and not postgres and not slurm and not published"
+	$(BIN)/pytest -q -m "not slow and not chromium and not postgres and not slurm and not published \
+	    and not spark"
 
 clean:
 	rm -rf $(DEMO) target logs .pytest_cache

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import functools
 import glob
 import os
@@ -12,7 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from loaders.engines import SparkSettings, read_engine, read_spark
-from loaders.errors import ConfigError
+from loaders.errors import ConfigError, check_keys
 from loaders.globs import Hits, resolve_checked, resolve_hits
 
 DEFAULT_CONFIG = Path("turnaround.toml")
@@ -159,15 +158,6 @@ def _read_text(path: Path) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(path, f"cannot read config: not UTF-8 ({exc.reason})") from None
-
-
-def check_keys(path: Path, where: str, table: dict[str, object], known: tuple[str, ...]) -> None:
-    """ConfigError for a key the config contract does not have, suggesting the nearest."""
-    for key in table:
-        if key not in known:
-            near = difflib.get_close_matches(key, known, n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else f" (keys: {', '.join(known)})"
-            raise ConfigError(path, f"{where}unknown key {key!r}{hint}")
 
 
 def load_config(path: Path | str = DEFAULT_CONFIG) -> Config:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loaders.errors import ConfigError
+from loaders.errors import ConfigError, check_keys
 
 ENGINES = ("duckdb", "spark")
 SPARK_KEYS = ("master", "warehouse_dir", "conf")
@@ -51,8 +51,6 @@ def read_engine(path: Path, doc: dict[str, object]) -> str:
 
 def read_spark(path: Path, base: Path, table: object) -> SparkSettings:
     """The `[spark]` table (its defaults when absent), relative paths under the config's folder."""
-    from loaders.config import check_keys
-
     if table is None:
         table = {}
     if not isinstance(table, dict):

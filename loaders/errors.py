@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 from warehouse import TurnaroundError
@@ -16,6 +17,15 @@ class ConfigError(TurnaroundError):
         self.path = str(path)
         self.message = message
         super().__init__(f"{self.path}: {message}")
+
+
+def check_keys(path: Path, where: str, table: dict[str, object], known: tuple[str, ...]) -> None:
+    """ConfigError for a key the config contract does not have, suggesting the nearest."""
+    for key in table:
+        if key not in known:
+            near = difflib.get_close_matches(key, known, n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else f" (keys: {', '.join(known)})"
+            raise ConfigError(path, f"{where}unknown key {key!r}{hint}")
 
 
 class LoadError(TurnaroundError):

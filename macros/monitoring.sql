@@ -12,6 +12,11 @@
     cast(date_trunc('week', {{ date_expression }}) as date)
 {%- endmacro %}
 
+{#- trunc(date, 'week') is the Monday of the date's week, a date -#}
+{% macro spark__iso_week_start(date_expression) -%}
+    trunc({{ date_expression }}, 'week')
+{%- endmacro %}
+
 {#- The ISO week of a date as text, `2023-W41` (ISO year, which differs from the calendar year
     around New Year, and two-digit week). -#}
 {% macro iso_week_label(date_expression) -%}
@@ -20,6 +25,16 @@
 
 {% macro duckdb__iso_week_label(date_expression) -%}
     strftime({{ date_expression }}, '%G-W%V')
+{%- endmacro %}
+
+{#- Spark's datetime patterns have no week-based fields since 3.0: the ISO year is the year of
+    the week's Thursday, weekofyear the ISO week -#}
+{% macro spark__iso_week_label(date_expression) -%}
+    concat(
+        cast(year(date_add(trunc({{ date_expression }}, 'week'), 3)) as string),
+        '-W',
+        lpad(cast(weekofyear({{ date_expression }}) as string), 2, '0')
+    )
 {%- endmacro %}
 
 {#- A sum that does not depend on the order of the rows (see ordered_avg). -#}
@@ -33,6 +48,19 @@
 
 {% macro duckdb__ordered_sum(expression) -%}
     sum({{ expression }} order by {{ expression }})
+{%- endmacro %}
+
+{#- Spark has no ORDER BY inside an aggregate: the values sorted into an array and summed in
+    that order (NULL when there is none, as sum) -#}
+{% macro spark__ordered_sum(expression) -%}
+    case
+        when count({{ expression }}) > 0 then
+            aggregate(
+                array_sort(collect_list(cast({{ expression }} as double))),
+                cast(0 as double),
+                (total, value) -> total + value
+            )
+    end
 {%- endmacro %}
 
 {#- Every sample the monitoring marts watch, one row each: `measure` (`time_to_data`: a

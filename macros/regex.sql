@@ -12,6 +12,12 @@
     regexp_extract({{ expression }}, '{{ pattern }}', {{ group }})
 {%- endmacro %}
 
+{#- Spark's regexp_extract gives '' when the text does not match, as DuckDB's -#}
+{% macro spark__regex_extract(expression, pattern, group) -%}
+    regexp_extract({{ expression }}, '{{ pattern }}', {{ group }})
+{%- endmacro %}
+
+{#- True when the pattern matches somewhere in the text (anchor it with ^...$ for the whole). -#}
 {% macro regex_matches(expression, pattern) -%}
     {{ return(adapter.dispatch('regex_matches', 'turnaround')(expression, pattern)) }}
 {%- endmacro %}
@@ -22,4 +28,8 @@
 
 {% macro duckdb__regex_matches(expression, pattern) -%}
     regexp_matches({{ expression }}, '{{ pattern }}')
+{%- endmacro %}
+
+{% macro spark__regex_matches(expression, pattern) -%}
+    ({{ expression }} rlike '{{ pattern }}')
 {%- endmacro %}

@@ -27,6 +27,19 @@
     avg({{ expression }} order by {{ expression }})
 {%- endmacro %}
 
+{#- Spark has no ORDER BY inside an aggregate: the values sorted into an array and summed in
+    that order (NULL when there is none, as avg) -#}
+{% macro spark__ordered_avg(expression) -%}
+    case
+        when count({{ expression }}) > 0 then
+            aggregate(
+                array_sort(collect_list(cast({{ expression }} as double))),
+                cast(0 as double),
+                (total, value) -> total + value
+            ) / count({{ expression }})
+    end
+{%- endmacro %}
+
 {% macro ordered_stddev_samp(expression) -%}
     {{ return(adapter.dispatch('ordered_stddev_samp', 'turnaround')(expression)) }}
 {%- endmacro %}
@@ -37,6 +50,21 @@
 
 {% macro duckdb__ordered_stddev_samp(expression) -%}
     stddev_samp({{ expression }} order by {{ expression }})
+{%- endmacro %}
+
+{#- Welford's update over the sorted values (NULL below two, as stddev_samp) -#}
+{% macro spark__ordered_stddev_samp(expression) -%}
+    aggregate(
+        array_sort(collect_list(cast({{ expression }} as double))),
+        named_struct('n', cast(0 as bigint), 'mean', cast(0 as double), 'm2', cast(0 as double)),
+        (state, value) -> named_struct(
+            'n', state.n + 1,
+            'mean', state.mean + (value - state.mean) / (state.n + 1),
+            'm2', state.m2
+            + (value - state.mean) * (value - (state.mean + (value - state.mean) / (state.n + 1)))
+        ),
+        state -> case when state.n > 1 then sqrt(state.m2 / (state.n - 1)) end
+    )
 {%- endmacro %}
 
 {#- The statistic columns shared by time_to_data_stats and queue_time_stats. -#}
@@ -103,6 +131,10 @@
 {%- endmacro %}
 
 {% macro duckdb__type_double() -%}
+    double
+{%- endmacro %}
+
+{% macro spark__type_double() -%}
     double
 {%- endmacro %}
 

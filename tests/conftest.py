@@ -133,6 +133,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Built:
 FIXTURE_MARKS: dict[str, frozenset[str]] = {
     "postgres_server": frozenset({"postgres"}),  # tests/distiller_db.py's PostgreSQL server
     "published": frozenset({"published", "slow"}),  # the published data, refreshed (dbt)
+    "spark_local": frozenset({"spark"}),  # tests/test_spark_parity.py: a build on Spark
 }
 
 #: what a test, a fixture it uses, or a function of tests/ they call refers to: (module, name)

@@ -71,12 +71,15 @@ def _warehouse_with_raw(path: Path) -> None:
 def test_the_raw_tables_are_exported_whole_to_a_new_folder(tmp_path: Path) -> None:
     config = spark_config(tmp_path)
     _warehouse_with_raw(config.warehouse)
+    with pytest.raises(TurnaroundError, match="no build on Spark yet"):
+        spark.newest_export(config)
     stale = config.spark.warehouse_dir / "raw" / ".19990101T000000-1.partial"
     stale.mkdir(parents=True)
     first = spark.export_raw(config)
     second = spark.export_raw(config)
     assert not stale.exists(), "a stopped export's folder is removed"
     assert first != second and second.name > first.name
+    assert spark.newest_export(config) == second
     con = duckdb.connect()
     rows = con.execute(
         f"select scan_number, receiver from '{second}/rec_status.parquet' order by 1"

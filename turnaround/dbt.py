@@ -308,13 +308,16 @@ def invoke_dbt(config: Config, dbt_args: list[str]) -> BuildResult:
     from turnaround import spark
 
     spark.check_installed()
+    building = dbt_args[0] == "build"
     with spark.locked(config):
-        raw_dir = spark.export_raw(config)
+        # a build registers a new export (its on-run-start hook); other commands (docs
+        # generate) run no hook and read the views the last build made
+        raw_dir = spark.export_raw(config) if building else spark.newest_export(config)
         env.update(spark.environment(config, raw_dir))
         result = _invoke(config, dbt_args, env)
-        if dbt_args[0] == "build":
+        if building:
             spark.link_marts(config)
-        spark.drop_older_exports(raw_dir)
+            spark.drop_older_exports(raw_dir)
     return result
 
 

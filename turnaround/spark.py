@@ -148,6 +148,20 @@ def export_raw(config: Config) -> Path:
     return done
 
 
+def newest_export(config: Config) -> Path:
+    """The newest whole export (which the last build's raw views read); TurnaroundError when no
+    build has made one yet."""
+    exports = config.spark.warehouse_dir / "raw"
+    whole = sorted(
+        path for path in exports.glob("*") if path.is_dir() and not path.name.startswith(".")
+    )
+    if not whole:
+        raise TurnaroundError(
+            f"{exports}: no build on Spark yet; run `turnaround refresh --config {config.path}`"
+        )
+    return whole[-1]
+
+
 def drop_older_exports(raw_dir: Path) -> None:
     """Remove the exports older than `raw_dir` (which Spark's raw views now read)."""
     for export in raw_dir.parent.iterdir():

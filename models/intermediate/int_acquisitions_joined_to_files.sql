@@ -43,13 +43,13 @@ matched as (
     inner join acquisitions
         on
             files.scan_number = acquisitions.scan_number
-            and files.written_at >= {{ dbt.dateadd(
-                'second', -var('acquisition_slack_s'), 'acquisitions.first_status_at'
+            and files.written_at >= {{ add_seconds(
+                'acquisitions.first_status_at', -var('acquisition_slack_s')
             ) }}
             and (
                 acquisitions.next_first_status_at is null
-                or files.written_at < {{ dbt.dateadd(
-                    'second', -var('acquisition_slack_s'), 'acquisitions.next_first_status_at'
+                or files.written_at < {{ add_seconds(
+                    'acquisitions.next_first_status_at', -var('acquisition_slack_s')
                 ) }}
             )
 )

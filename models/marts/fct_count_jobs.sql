@@ -31,7 +31,7 @@ jobs_with_scans as (
         jobs.started_at,
         jobs.ended_at,
         -- measures
-        {{ dbt.datediff('jobs.submitted_at', 'jobs.started_at', 'second') }} as queue_time_s, -- noqa: LT05
+        {{ whole_seconds_between('jobs.submitted_at', 'jobs.started_at') }} as queue_time_s, -- noqa: LT05
         jobs.elapsed_s,
         scan_jobs.distiller_elapsed_s,
         jobs.timelimit_s,

@@ -29,10 +29,15 @@ ranked as (
         n_jobs,
         mean_queue_time_s,
         max_queue_time_s,
-        rank() over (order by mean_queue_time_s desc) as queue_time_rank,
-        rank() over (
-            partition by {{ dbt.date_trunc('month', 'submit_date') }}
-            order by mean_queue_time_s desc
+        -- bigint on every engine (Spark's rank() is an int)
+        cast(
+            rank() over (order by mean_queue_time_s desc) as {{ dbt.type_bigint() }}
+        ) as queue_time_rank,
+        cast(
+            rank() over (
+                partition by {{ dbt.date_trunc('month', 'submit_date') }}
+                order by mean_queue_time_s desc
+            ) as {{ dbt.type_bigint() }}
         ) as queue_time_rank_in_month
     from by_day
 )

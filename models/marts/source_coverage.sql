@@ -39,7 +39,7 @@ newest_records as (
     select
         'distiller_db' as source_name,
         count(*) as n_records,
-        cast(null as timestamp with time zone) as newest_record_at
+        cast(null as {{ type_instant() }}) as newest_record_at
     from scan_jobs
     union all
     select

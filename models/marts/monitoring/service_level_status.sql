@@ -37,10 +37,8 @@ level_windows as (
     select
         levels.level_id,
         newest_dates.window_end_date,
-        cast(
-            {{ dbt.dateadd('day', '1 - levels.window_days', 'newest_dates.window_end_date') }}
-            as date
-        ) as window_start_date
+        {{ add_days('newest_dates.window_end_date', '1 - levels.window_days') }}
+            as window_start_date
     from levels
     left join newest_dates on levels.measure = newest_dates.measure
 ),

@@ -66,7 +66,7 @@ baseline_weeks as (
             weekly.measure = earlier.measure
             and weekly.workflow = earlier.workflow
             and weekly.scan_size = earlier.scan_size
-            and {{ dbt.datediff('earlier.week_start_date', 'weekly.week_start_date', 'day') }}
+            and {{ days_between('earlier.week_start_date', 'weekly.week_start_date') }}
             between 7 and {{ baseline_days }}
 ),
 
