@@ -6,9 +6,9 @@ from bench.records import SAMPLE
 from bench.timing import REPEATS
 
 
-def methods(full_refresh_flag: list[str]) -> list[str]:
+def methods(full_refresh_flag: list[str], spark: bool = False) -> list[str]:
     """The section "How each number was taken" (`full_refresh_flag`: what the full refresh ran
-    with)."""
+    with; `spark`: whether the Spark section ran)."""
     return [
         "## How each number was taken",
         "",
@@ -77,5 +77,35 @@ def methods(full_refresh_flag: list[str]) -> list[str]:
         "- **published data**: as before: load, `build --quiet`, then `report` and a no-op "
         f"`refresh` (load finds nothing new, dbt builds, the report is written) {REPEATS} "
         "times each, median wall time, largest RSS.",
+        *(SPARK if spark else []),
         "",
     ]
+
+
+SPARK = [
+    "- **Spark against DuckDB** (bench/spark.py): per demo scale the data is loaded once "
+    "(`turnaround load --config F`, untimed here) and the warehouse file copied for each engine; "
+    "each build is one whole `turnaround build --config F` process (raw exported to Parquet, "
+    "dbt-spark in dbt's process, the marts linked back as views on Spark), the same config but "
+    '`engine = "spark"` and `[spark]`: `master = "local[2]"`, or the cluster\'s master URL with '
+    "`SparkCluster.client_conf()` (less `spark.master`) as `[spark.conf]`. The cluster "
+    "(tests/spark_cluster.py: a master and two one-core workers on 127.0.0.1, 512 MiB executors) "
+    "is started after DuckDB's and local mode's runs and stopped at the end; **cluster start** is "
+    "its own time to every worker ALIVE. **session process**: a whole Python process that "
+    "creates the SparkSession as dbt-spark's session method does (Hive support, profiles.yml's "
+    "Spark settings rendered as dbt renders them, the config's through the same "
+    "PYSPARK_SUBMIT_ARGS) and stops it; on the cluster it includes the executors' start (the "
+    f"client waits for all of them); median of {REPEATS}. **select 1** and **first job** "
+    "(`range(1000)` summed: tasks on the executors): timed inside other such processes right "
+    f"after the session started, medians of {REPEATS}. **empty build**: a config with no "
+    "inputs, after `turnaround load` (raw exists, empty); dbt builds every node on no rows; "
+    "**per node** = its wall / the nodes of its run_results (`dbt/last_build_results.json` "
+    "beside the warehouse: models, seeds, data and unit tests, the hook, exposures); the next "
+    "column takes the session process off first. **rows in raw**: the ledger's rows of the "
+    "loaded warehouse. **trend**: least squares of wall on rows per engine over the scales (a "
+    "line through the two points for x1 and x10); a multiple of the published volume is rows "
+    "/ the rows at x1. Where a Spark trend meets DuckDB's is given only when Spark's slope is "
+    "the lower and DuckDB's positive; a slope <= 0 (the time moved less than the noise) gives "
+    "no number, or only the bound of a zero per-row cost. Peak RSS is not given: Spark's JVM "
+    "is not reaped by the process `os.wait4` waits for, so `ru_maxrss` misses it.",
+]

@@ -3,6 +3,7 @@ the rec_status loader and the file listings are set against."""
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 
 from bench.timing import Timed
@@ -113,3 +114,78 @@ class ScaleResult:
         (all but one of them) and pandas' import (load and report both import it)."""
         runs = [self.stage_named(stage).run.wall for stage, _ in FLOOR_STAGES]
         return sum(runs) - (len(runs) - 1) * startup - pandas
+
+
+@dataclass
+class EngineBuild:
+    """One `turnaround build --config F` of a loaded warehouse on one engine (bench/spark.py):
+    the whole process, the rows in raw it builds from (the ledger), the nodes dbt ran."""
+
+    engine: str  # "DuckDB", "Spark local[2]", "Spark cluster"
+    scale: int | None  # demo scale; None: the empty warehouse (no inputs)
+    rows: int
+    nodes: int
+    run: Timed
+
+
+@dataclass
+class SparkStart:
+    """What one Spark mode costs before any model: a Python process that creates the
+    SparkSession (the build's master and settings) and stops it, median of its whole-process
+    wall; in other processes, `select 1` and a first job right after the session started."""
+
+    engine: str
+    session: Timed
+    select_1: float
+    first_job: float
+
+
+@dataclass(frozen=True)
+class Trend:
+    """An engine's build time as a line, fixed + per_row x rows in raw (least squares over its
+    builds at the demo scales)."""
+
+    engine: str
+    fixed: float
+    per_row: float
+    largest: int  # the largest scale it was fitted on
+    level: float  # its mean wall over those builds
+
+
+@dataclass
+class SparkResult:
+    """The Spark section: every build, the fixed costs, the cluster's own start."""
+
+    builds: list[EngineBuild] = field(default_factory=list)
+    starts: list[SparkStart] = field(default_factory=list)
+    cluster_start: float | None = None
+    seconds: float = 0.0
+    load_before: str = ""
+    load_after: str = ""
+
+    def build(self, engine: str, scale: int | None) -> EngineBuild | None:
+        """The build of `engine` at `scale` (None: the empty warehouse), if it ran."""
+        return next((b for b in self.builds if b.engine == engine and b.scale == scale), None)
+
+    @property
+    def rows_per_x1(self) -> float:
+        """Rows in raw at x1, the published volume (by the smallest scale measured)."""
+        smallest = min((b for b in self.builds if b.scale), key=lambda b: b.scale or 0)
+        return smallest.rows / (smallest.scale or 1)
+
+    def trend(self, engine: str) -> Trend | None:
+        """The engine's line through its builds at the demo scales (None: under two scales)."""
+        points = [(b.rows, b.run.wall) for b in self.builds if b.engine == engine and b.scale]
+        if len({rows for rows, _ in points}) < 2:
+            return None
+        mean_rows = statistics.fmean(rows for rows, _ in points)
+        mean_wall = statistics.fmean(wall for _, wall in points)
+        spread = sum((rows - mean_rows) ** 2 for rows, _ in points)
+        slope = sum((rows - mean_rows) * (wall - mean_wall) for rows, wall in points) / spread
+        largest = max(b.scale or 0 for b in self.builds if b.engine == engine)
+        return Trend(engine, mean_wall - slope * mean_rows, slope, largest, mean_wall)
+
+    @property
+    def scales(self) -> list[int]:
+        """The demo scales built."""
+        return sorted({b.scale for b in self.builds if b.scale})

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 from bench.markdown import machine, number, per_second, table
 from bench.methods import methods
-from bench.records import FLOOR_STAGES, ScaleResult
+from bench.records import FLOOR_STAGES, ScaleResult, SparkResult
+from bench.spark import spark_section
 from bench.targets import targets
 from bench.timing import REPEATS, Timed
 from tests.conftest import INPUTS
@@ -73,12 +74,15 @@ def render(
     dbt_start: float,
     pandas: float,
     distiller: DistillerResult | None = None,
+    spark: SparkResult | None = None,
 ) -> str:
     noop = published[-1]
     lines = [
         "# Benchmark results",
         "",
-        f"Written by `make bench` (`bench/run.py --scales {args.scales} --seed {args.seed}`) "
+        f"Written by `make bench` (`bench/run.py --scales {args.scales} --seed {args.seed}"
+        + (f" --spark-scales {args.spark_scales}" if spark is not None else " --skip-spark")
+        + "`) "
         f"on {started}, in {seconds / 60:.1f} min, on: {machine()}; load average "
         f"(1/5/15 min) {load_before} at the start. Not run by CI. Starting `turnaround` "
         f"(`turnaround load --help`: the imports, no work; median of {REPEATS}) takes "
@@ -308,6 +312,7 @@ def render(
         ),
         "",
         *distiller_section(distiller),
-        *methods(full_refresh_flag),
+        *spark_section(spark),
+        *methods(full_refresh_flag, spark is not None),
     ]
     return "\n".join(lines)

@@ -20,10 +20,15 @@ Measures, in one run on this machine, each stage as its own `turnaround` process
   flat folder (target at x100: at most 1.5x, start-up and commit included);
 - the pull from Distiller's PostgreSQL database at x100 the published rows (bench/distiller.py:
   a throwaway PostgreSQL server): first pull, a pull with nothing changed, a pull after one job
-  changed (no target).
+  changed (no target);
+- the Spark engine (bench/spark.py): `turnaround build` of the same loaded warehouse on DuckDB,
+  on Spark in local mode (`local[2]`) and on a standalone cluster of two workers, at x1 and x10
+  (--spark-scales); Spark's fixed costs apart (session start, `select 1`, the cluster's start,
+  an empty warehouse's build per dbt node) and a linear trend per engine with where Spark's
+  would overtake DuckDB's (no target).
 
     .venv/bin/python bench/run.py [--scales 1,10,100] [--seed 0] [--work DIR] [--keep]
-        [--distiller-scale 100] [--skip-distiller]
+        [--distiller-scale 100] [--skip-distiller] [--spark-scales 1,10] [--skip-spark]
 
 Needs jq, bash and GNU date for the cat|jq reference. Demo data goes to a temporary folder under
 /tmp (or under --work DIR) and is removed at the end unless --keep.
@@ -106,6 +111,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="do not time the Distiller database pull (it needs the PostgreSQL server programs)",
     )
+    parser.add_argument(
+        "--spark-scales",
+        default="1,10",
+        help="demo scales of the Spark against DuckDB builds, comma-separated (default 1,10)",
+    )
+    parser.add_argument(
+        "--skip-spark",
+        action="store_true",
+        help="do not time the builds on Spark (they need pyspark, dbt-spark and Java)",
+    )
     args = parser.parse_args(argv)
     if args.distiller_scale < 1:
         parser.error("--distiller-scale: 1 or more")
@@ -115,6 +130,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error(f"--scales: not a list of integers: {args.scales}")
     if not args.scale_list or min(args.scale_list) < 1:
         parser.error("--scales: one or more scales of 1 or more")
+    try:
+        args.spark_scale_list = [int(s) for s in args.spark_scales.split(",") if s.strip()]
+    except ValueError:
+        parser.error(f"--spark-scales: not a list of integers: {args.spark_scales}")
+    if not args.spark_scale_list or min(args.spark_scale_list) < 1:
+        parser.error("--spark-scales: one or more scales of 1 or more")
     return args
 
 
@@ -154,6 +175,11 @@ def main(argv: list[str] | None = None) -> None:
             from bench.distiller import bench_distiller
 
             distiller = bench_distiller(root / "distiller", args.distiller_scale)
+        spark = None
+        if not args.skip_spark:
+            from bench.spark import bench_spark
+
+            spark = bench_spark(root / "spark", root, args.spark_scale_list, args.seed)
     finally:
         if args.keep:
             print(f"bench: kept {root}")
@@ -171,6 +197,7 @@ def main(argv: list[str] | None = None) -> None:
         dbt_start,
         pandas,
         distiller,
+        spark,
     )
     out = REPO / "bench" / "RESULTS.md"
     out.write_text(text, encoding="utf-8")
