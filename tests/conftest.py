@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import subprocess
 import sys
 import types
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -67,6 +68,9 @@ class Built:
     warehouse: Path
     exit_code: int
     output: str
+    #: unique id -> status of every node of the refresh's build, as it ended (later tests may
+    #: build the same warehouse again, selectively)
+    node_results: dict[str, str] = field(default_factory=dict)
 
     def query(self, sql: str) -> list[tuple[object, ...]]:
         """Run a query read-only and release the file."""
@@ -111,8 +115,14 @@ def turnaround(*args: str, stdin: str | None = None) -> subprocess.CompletedProc
 def refresh(config: Path) -> Built:
     """Run `turnaround refresh --config CONFIG` and keep its exit code and output."""
     done = turnaround("refresh", "--config", str(config))
+    results = config.parent / "dbt" / "last_build_results.json"
+    nodes = json.loads(results.read_text(encoding="utf-8"))["results"] if results.exists() else []
     return Built(
-        config, config.parent / "warehouse.duckdb", done.returncode, done.stdout + done.stderr
+        config,
+        config.parent / "warehouse.duckdb",
+        done.returncode,
+        done.stdout + done.stderr,
+        {node["unique_id"]: node["status"] for node in nodes},
     )
 
 
@@ -193,6 +203,7 @@ SLOW_TESTS: frozenset[str] = frozenset(
         "test_faults_build.py::test_a_warehouse_in_a_folder_whose_name_is_not_utf8_is_one_sentence",
         "test_faults_build.py::test_a_warehouse_taken_just_before_dbt_opens_it_is_one_sentence",
         "test_faults_build.py::test_demo_refuses_a_folder_that_is_not_empty_without_force",
+        "test_faults_build.py::test_ctrl_c_during_the_imports_never_crashes_the_exit",
         "test_faults_config.py::test_warehouse_names_dbt_cannot_hold_are_refused",
         "test_faults_files.py::test_deep_json_through_the_command_is_one_sentence_not_a_traceback",
         "test_properties.py::test_aware_time_refuses_what_fromisoformat_refuses",

@@ -153,6 +153,11 @@ def test_a_ctrl_c_while_click_parses_the_arguments_is_one_line(
     monkeypatch.setattr(sys, "argv", ["turnaround", "load", "slurm"])
     monkeypatch.setattr(commands.INTERRUPTS, "install", lambda: None)
     monkeypatch.setattr(commands.signal, "signal", lambda *args: None)
+
+    def exited(code: int) -> None:  # os._exit, which would end pytest too
+        raise SystemExit(code)
+
+    monkeypatch.setattr(commands.os, "_exit", exited)
     with pytest.raises(SystemExit) as ended:
         commands.main()
     assert ended.value.code == 130

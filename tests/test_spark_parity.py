@@ -134,17 +134,10 @@ def test_every_mart_built_on_spark_equals_duckdbs(published: Built, spark_local:
     assert differences(published, spark_local) == []
 
 
-def node_results(built: Built) -> dict[str, str]:
-    """unique id -> status of every node of the last build (models, seeds, tests)."""
-    path = built.warehouse.parent / "dbt" / "last_build_results.json"
-    results = json.loads(path.read_text(encoding="utf-8"))["results"]
-    return {node["unique_id"]: node["status"] for node in results}
-
-
 def test_every_test_has_the_same_result_on_both_engines(
     published: Built, spark_local: Built
 ) -> None:
-    ours, theirs = node_results(spark_local), node_results(published)
+    ours, theirs = spark_local.node_results, published.node_results
     assert ours == theirs
     tests = [node for node in theirs if node.startswith(("test.", "unit_test."))]
     assert len(tests) > 100, "the data and unit tests ran"

@@ -9,6 +9,7 @@ error's).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import signal
@@ -360,4 +361,13 @@ def main() -> None:
         code = INTERRUPTED
     # the command is over: a Ctrl-C now changes nothing (and Python's own exit would die of it)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if code == INTERRUPTED:
+        # an interrupt may have landed inside an import (DuckDB, numpy), leaving a C extension
+        # half-initialised; the interpreter's finalisation then crashed (SIGSEGV) after the
+        # line. Everything the command owns is unwound by now: exit without finalising.
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.flush()
+        os._exit(code)
     sys.exit(code)
