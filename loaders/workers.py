@@ -19,6 +19,7 @@ from typing import NamedTuple
 from loaders.batch import Batch, Job
 from loaders.changes import LedgerState
 from loaders.pool import fork_pool, workers
+from loaders.quick import quick_reader, read_quick
 from loaders.reading import BULK_FORMATS, read_batch
 
 __all__ = ["CHUNK_FILES", "PARALLEL_MIN_FILES", "read_batches", "spool", "workers"]
@@ -61,9 +62,20 @@ def spool(batch: Batch, folder: str, name: str) -> None:
         setattr(batch, attribute, [])
 
 
+def _read_chunk(shared: _Shared, start: int, stop: int) -> Batch:
+    """Some files of the input: the quick way (loaders.quick) when its source has a quick
+    reader for the format, else by loaders.reading."""
+    keys = shared.keys[start:stop]
+    reader = quick_reader(shared.job)
+    if reader is None:
+        return read_batch(shared.job, keys, shared.known, shared.unchecked)
+    path = os.path.join(shared.spool, f"{start:09d}-quick.csv")
+    return read_quick(shared.job, keys, shared.known, shared.unchecked, reader, path)
+
+
 def _read_range(start: int, stop: int) -> Batch:
     shared = _SHARED[0]
-    batch = read_batch(shared.job, shared.keys[start:stop], shared.known, shared.unchecked)
+    batch = _read_chunk(shared, start, stop)
     spool(batch, shared.spool, f"{start:09d}")
     return batch
 
@@ -84,11 +96,12 @@ def read_batches(
             yield read_batch(job, [key], known, unchecked)
         return
     bounds = [(i, min(i + CHUNK_FILES, len(keys))) for i in range(0, len(keys), CHUNK_FILES)]
+    shared = _Shared(job, keys, known, unchecked, spool_folder)
     if len(keys) < PARALLEL_MIN_FILES or cores < 2:
         for start, stop in bounds:
-            yield read_batch(job, keys[start:stop], known, unchecked)
+            yield _read_chunk(shared, start, stop)
         return
-    _SHARED[:] = [_Shared(job, keys, known, unchecked, spool_folder)]
+    _SHARED[:] = [shared]
     # fork: the workers inherit the paths and the ledger, only read and parse bytes (no
     # DuckDB, no threads of their own) and start in milliseconds. gc.freeze keeps the
     # workers' collections off the inherited objects (100k+ paths): without it each full

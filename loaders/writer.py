@@ -23,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from loaders import quick
 from loaders.batch import LEDGER_FIELDS, REJECT_FIELDS, Batch
 from loaders.keys import folder_prefix, relative, relative_sql, sql_value
 from loaders.sources import KINDS
@@ -39,6 +40,19 @@ def _json_arrays(files: Sequence[str]) -> str:
     names = ", ".join(sql_value(name) for name in files)
     return (
         f"read_json([{names}], format = 'array', records = false, columns = {{'r': 'VARCHAR[]'}})"
+    )
+
+
+def _quick_csv(files: Sequence[str], columns: Sequence[str]) -> str:
+    """A FROM item over the CSV files of files read the quick way (loaders.quick): an empty
+    field is NULL, a quoted one text (empty too)."""
+    names = ", ".join(sql_value(name) for name in files)
+    typed = [(name, "VARCHAR") for name in (*quick.HEAD, *columns)] + list(quick.TAIL)
+    struct = ", ".join(f"{sql_value(name)}: {sql_value(kind)}" for name, kind in typed)
+    return (
+        f"read_csv([{names}], columns = {{{struct}}}, header = false, auto_detect = false, "
+        "delim = ',', quote = '\"', escape = '\"', new_line = '\\n', "
+        "allow_quoted_nulls = false)"
     )
 
 
@@ -163,7 +177,7 @@ class RawWriter:
             for name in self._registered:
                 self.con.unregister(name)
             self._registered.clear()
-            for spooled in (*q.row_files, *q.ledger_files):  # written: the spool need not keep
+            for spooled in (*q.row_files, *q.ledger_files, *q.quick_files):  # written
                 with contextlib.suppress(OSError):
                     os.unlink(spooled)
 
@@ -192,6 +206,9 @@ class RawWriter:
             sources.append(self._table(q.rows, names))
         if q.row_files:  # [path, record, value, ...] arrays, as workers.spool wrote them
             sources.append(self._spooled(q.row_files, names))
+        if q.quick_files:  # one row a file, its record 1
+            picked = ", ".join(["path as _source_file", "1 as _record_number", *self.columns])
+            sources.append(f"(select {picked} from {_quick_csv(q.quick_files, self.columns)})")
         now = sql_value(datetime.now(UTC))
         for source in sources:
             self.con.execute(
@@ -220,6 +237,13 @@ class RawWriter:
         sources = [self._table(q.ledger, LEDGER_FIELDS)] if q.ledger else []
         if q.ledger_files:
             sources.append(self._spooled(q.ledger_files, LEDGER_FIELDS))
+        if q.quick_files:  # new files of one row each, loaded whole
+            value = {"rows": "1", "skipped": "0", "status": "'loaded'", "error": "NULL"}
+            value |= {"rejected": "0", "started_at": "started_at / 1e9"}
+            value["finished_at"] = "finished_at / 1e9"  # from epoch nanoseconds
+            picked = ", ".join(f"{value.get(name, name)} as {name}" for name in LEDGER_FIELDS)
+            csv = _quick_csv(q.quick_files, self.columns)
+            sources.append(f"(select {picked} from {csv})")
         picked = ", ".join(
             relative_sql("cast(path as varchar)", self.prefix)
             if name == "path"

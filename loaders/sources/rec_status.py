@@ -5,6 +5,7 @@ One row per receiver status: a JSON file gives one, a wide CSV row gives four.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -123,4 +124,54 @@ def read_csv(path: Path | str, data: bytes) -> Parsed:
     return parsed
 
 
-KIND = SourceKind(columns=COLUMNS, readers={"json": read_json, "csv": read_csv})
+# A status file as the receivers write it (json.dumps of the object, in this order; all but
+# the time may be missing), whose values JSON reads as they are written: the time of the form
+# checks.AWARE_TIME, no escape in a string. Any other file goes to read_json.
+_WS = r"[ \t\n\r]*"  # JSON's whitespace (not \s: a form feed is no JSON)
+_QUICK = re.compile(
+    rf'{_WS}\{{{_WS}"time"{_WS}:{_WS}"({checks.AWARE_TIME})"'
+    rf'(?:{_WS},{_WS}"last_scan_number"{_WS}:{_WS}(0|-?[1-9][0-9]{{0,9}}))?'
+    rf'(?:{_WS},{_WS}"progress"{_WS}:{_WS}(-?(?:0|[1-9][0-9]{{0,15}})(\.[0-9]{{1,17}})?))?'
+    rf'(?:{_WS},{_WS}"UUID"{_WS}:{_WS}"([ !#-\[\]-~]*)")?{_WS}\}}{_WS}',
+    re.ASCII,
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _number_text(number: str, fraction: bool) -> str:
+    """A JSON number as read_json writes it back (`_text` of what JSON reads)."""
+    return repr(float(number)) if fraction else str(int(number))
+
+
+def quick_json(name: str, data: bytes) -> str | None:
+    """The row of a status file in its usual form, as CSV fields (SourceKind.quick): what
+    read_json gives it, without parsing JSON; None for any other file."""
+    named = _NAME.match(name)
+    if named is None or not data.isascii():
+        return None
+    found = _QUICK.fullmatch(data.decode("ascii"))
+    if found is None:
+        return None
+    stamp, offset, last_scan, progress, fraction, uuid = found.groups()
+    receiver, scan = named.groups()
+    if (
+        len(scan) > 9
+        or (
+            last_scan is not None
+            and len(last_scan) > 9
+            and not -checks.INT32 - 1 <= int(last_scan) <= checks.INT32
+        )
+        or not checks.aware_time_valid(stamp, offset)
+    ):
+        return None
+    if progress is not None:
+        progress = _number_text(progress, fraction is not None)
+    uuid = "" if uuid is None else f'"{uuid}"'  # a comma in it is text; no " in it
+    return f"{scan},{receiver},{stamp},{last_scan or ''},{progress or ''},{uuid}"
+
+
+KIND = SourceKind(
+    columns=COLUMNS,
+    readers={"json": read_json, "csv": read_csv},
+    quick={"json": quick_json},
+)
