@@ -3,7 +3,9 @@ worker processes for many), and write their rows, ledger entries and rejects."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from loaders.keys import escaped_path
 from loaders.progress import progress
 from loaders.reading import read_batch
 from loaders.summary import LoadSummary, SourceTally
-from loaders.workers import read_batches
+from loaders.workers import in_workers, read_batches
 from loaders.writer import RawWriter
 
 
@@ -70,8 +72,29 @@ def _follow_link(run: InputRun, key: str) -> Batch:
     return batch
 
 
+@contextlib.contextmanager
+def _one_thread(con: duckdb.DuckDBPyConnection, alone: bool) -> Iterator[None]:
+    """DuckDB on one thread while worker processes take every core (`alone`): its writes
+    then cost less CPU than on several (and the workers' time is what it would take)."""
+    if not alone:
+        yield
+        return
+    (threads,) = con.execute("select current_setting('threads')").fetchone() or (1,)
+    con.execute("set threads = 1")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(duckdb.Error):  # a failed transaction takes no statement
+            con.execute(f"set threads = {int(threads)}")
+
+
 def _write_batches(run: InputRun, keys: list[str], hits: Hits, summary: LoadSummary) -> None:
     """Read the files in batches and write each."""
+    with _one_thread(run.writer.con, in_workers(run.job, keys)):
+        _read_and_write(run, keys, hits, summary)
+
+
+def _read_and_write(run: InputRun, keys: list[str], hits: Hits, summary: LoadSummary) -> None:
     spec = run.job.spec
     batches = read_batches(run.job, keys, run.known, hits.unchecked, run.writer.spool_folder())
     label = f"{spec.source} ({spec.format})"

@@ -22,7 +22,7 @@ from loaders.pool import fork_pool, workers
 from loaders.quick import quick_reader, read_quick
 from loaders.reading import BULK_FORMATS, read_batch
 
-__all__ = ["CHUNK_FILES", "PARALLEL_MIN_FILES", "read_batches", "spool", "workers"]
+__all__ = ["CHUNK_FILES", "PARALLEL_MIN_FILES", "in_workers", "read_batches", "spool", "workers"]
 
 #: below this many files, worker processes cost more than they save
 PARALLEL_MIN_FILES = 2_000
@@ -80,6 +80,11 @@ def _read_range(start: int, stop: int) -> Batch:
     return batch
 
 
+def in_workers(job: Job, keys: list[str]) -> bool:
+    """Whether `read_batches` reads these files in worker processes."""
+    return job.spec.format not in BULK_FORMATS and len(keys) >= PARALLEL_MIN_FILES and workers() > 1
+
+
 def read_batches(
     job: Job,
     keys: list[str],
@@ -90,14 +95,13 @@ def read_batches(
     """Batches of the given files, in their order: in this process for a few files or
     line-oriented ones, else in one worker process per core (which hand their rows and ledger
     entries over as JSON files in `spool_folder`)."""
-    cores = workers()
     if job.spec.format in BULK_FORMATS:  # a few long files: one batch each, for the progress
         for key in keys:
             yield read_batch(job, [key], known, unchecked)
         return
     bounds = [(i, min(i + CHUNK_FILES, len(keys))) for i in range(0, len(keys), CHUNK_FILES)]
     shared = _Shared(job, keys, known, unchecked, spool_folder)
-    if len(keys) < PARALLEL_MIN_FILES or cores < 2:
+    if not in_workers(job, keys):
         for start, stop in bounds:
             yield _read_chunk(shared, start, stop)
         return
@@ -107,7 +111,7 @@ def read_batches(
     # workers' collections off the inherited objects (100k+ paths): without it each full
     # collection walks them all, and the workers ran at half speed
     gc.freeze()
-    pool = fork_pool(cores)
+    pool = fork_pool(workers())
     try:
         starts, stops = zip(*bounds, strict=True)
         yield from pool.map(_read_range, starts, stops)
