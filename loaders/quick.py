@@ -49,7 +49,14 @@ def _quoted(key: str) -> str:
     return '"' + (key.replace('"', '""') if '"' in key else key) + '"'
 
 
-def _line(job: Job, batch: Batch, key: str, reader: QuickReader) -> str | None:
+def _plain(keys: list[str]) -> bool:
+    """True when no path has a character to escape (`escaped_path`) or to quote in CSV, which
+    one look at them all tells."""
+    joined = "".join(keys)
+    return "\\" not in joined and '"' not in joined and joined.isprintable()
+
+
+def _line(job: Job, batch: Batch, key: str, field: str, reader: QuickReader) -> str | None:
     """A new file's CSV line; None when it is not one (the batch then records it as
     loaders.reading does: no file, unreadable, or read and parsed by its reader)."""
     started = time.time_ns()
@@ -70,7 +77,7 @@ def _line(job: Job, batch: Batch, key: str, reader: QuickReader) -> str | None:
         reading.add_read(job, batch, key, started / 1e9, (data, mtime_ns), None)
         return None
     digest = hashlib.sha256(data).hexdigest()
-    return f"{_quoted(key)},{row},{len(data)},{digest},{mtime_ns},{started},{time.time_ns()}\n"
+    return f"{field},{row},{len(data)},{digest},{mtime_ns},{started},{time.time_ns()}\n"
 
 
 def read_quick(
@@ -85,11 +92,12 @@ def read_quick(
     file `spool` (Batch.quick_files), the others as loaders.reading reads them."""
     batch = Batch(files=len(keys))
     lines: list[str] = []
+    plain = _plain(keys)
     for key in keys:
         if key in unchecked or (known and escaped_path(key) in known):
             reading.read_one(job, batch, key, known, unchecked)
         else:
-            line = _line(job, batch, key, reader)
+            line = _line(job, batch, key, f'"{key}"' if plain else _quoted(key), reader)
             if line is not None:
                 lines.append(line)
         if batch.failure:

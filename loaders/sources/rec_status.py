@@ -128,12 +128,25 @@ def read_csv(path: Path | str, data: bytes) -> Parsed:
 # the time may be missing), whose values JSON reads as they are written: the time of the form
 # checks.AWARE_TIME, no escape in a string. Any other file goes to read_json.
 _WS = r"[ \t\n\r]*"  # JSON's whitespace (not \s: a form feed is no JSON)
-_QUICK = re.compile(
-    rf'{_WS}\{{{_WS}"time"{_WS}:{_WS}"({checks.AWARE_TIME})"'
-    rf'(?:{_WS},{_WS}"last_scan_number"{_WS}:{_WS}(0|-?[1-9][0-9]{{0,9}}))?'
-    rf'(?:{_WS},{_WS}"progress"{_WS}:{_WS}(-?(?:0|[1-9][0-9]{{0,15}})(\.[0-9]{{1,17}})?))?'
-    rf'(?:{_WS},{_WS}"UUID"{_WS}:{_WS}"([ !#-\[\]-~]*)")?{_WS}\}}{_WS}',
-    re.ASCII,
+
+
+def _status_form(colon: str, comma: str, around: str, end: str) -> re.Pattern[str]:
+    """A status object with its separators `colon` and `comma`, `around` its braces (and
+    `end` after it): one group per value, and two for the time's offset and the progress's
+    fraction."""
+    return re.compile(
+        rf'{around}\{{{around}"time"{colon}"({checks.AWARE_TIME})"'
+        rf'(?:{comma}"last_scan_number"{colon}(0|-?[1-9][0-9]{{0,9}}))?'
+        rf'(?:{comma}"progress"{colon}(-?(?:0|[1-9][0-9]{{0,15}})(\.[0-9]{{1,17}})?))?'
+        rf'(?:{comma}"UUID"{colon}"([ !#-\[\]-~]*)")?{around}\}}{end}',
+        re.ASCII,
+    )
+
+
+# json.dumps' own separators first: half the time of the form with any whitespace
+_QUICK_FORMS = (
+    _status_form(": ", ", ", "", "\n?"),
+    _status_form(f"{_WS}:{_WS}", f"{_WS},{_WS}", _WS, _WS),
 )
 
 
@@ -149,7 +162,8 @@ def quick_json(name: str, data: bytes) -> str | None:
     named = _NAME.match(name)
     if named is None or not data.isascii():
         return None
-    found = _QUICK.fullmatch(data.decode("ascii"))
+    text = data.decode("ascii")
+    found = _QUICK_FORMS[0].fullmatch(text) or _QUICK_FORMS[1].fullmatch(text)
     if found is None:
         return None
     stamp, offset, last_scan, progress, fraction, uuid = found.groups()
