@@ -9,6 +9,7 @@ import io
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 from loaders import load
 from loaders import workers as loader_workers
+from loaders.batch import Batch
 from loaders.sources import rec_status
 from tests.helpers import make_config, query, write
 
@@ -148,19 +150,37 @@ def test_a_status_the_quick_reader_takes_reads_as_read_json_reads_it(
     check_same(NAME, data)
 
 
+def status_folder(folder: Path) -> None:
+    """Status files in their usual form (some without a UUID), three without a time; paths to
+    quote and to escape; an empty UUID (text, not NULL); a time with a space."""
+    for n in range(30):
+        doc = {**USUAL, "last_scan_number": n, "progress": n / 7}
+        if n % 5 == 1:
+            del doc["UUID"]
+        body = json.dumps(doc) if n % 11 else '{"time": "soon"}'
+        write(folder / f"d{n % 2}/4dstem_rec_status_{n % 4}_scan_{n}.json", body)
+    write(folder / 'd"1,\\x/4dstem_rec_status_1_scan_7.json', json.dumps(USUAL))
+    write(folder / "é/4dstem_rec_status_2_scan_40.json", json.dumps({**USUAL, "UUID": ""}))
+    spaced = json.dumps({**USUAL, "time": "2023-10-13 16:45:09Z"})
+    write(folder / "x\udcff/4dstem_rec_status_3_scan_41.json", spaced)
+
+
 def test_a_load_is_the_same_read_quick_or_not(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    quick_rows: list[int] = []
+    real = loader_workers.read_quick
+
+    def counted(*args: Any) -> Batch:
+        batch = real(*args)
+        quick_rows.append(batch.spooled_rows)
+        return batch
+
+    monkeypatch.setattr(loader_workers, "read_quick", counted)
     outcomes = []
     for quick in (True, False):
         folder = tmp_path / ("quick" if quick else "slow")
-        for n in range(30):
-            doc = {**USUAL, "last_scan_number": n, "progress": n / 7}
-            if n % 5 == 1:
-                del doc["UUID"]
-            body = json.dumps(doc) if n % 11 else '{"time": "soon"}'
-            write(folder / f"in/d{n % 2}/4dstem_rec_status_{n % 4}_scan_{n}.json", body)
-        write(folder / 'in/d"1,\\x/4dstem_rec_status_1_scan_7.json', json.dumps(USUAL))
+        status_folder(folder / "in")
         config = make_config(folder, [("rec_status", "json", ["in/**/4dstem_rec_status_*.json"])])
         if not quick:
             monkeypatch.setattr(loader_workers, "quick_reader", lambda job: None)
@@ -175,4 +195,5 @@ def test_a_load_is_the_same_read_quick_or_not(
         )
         rejects = query(config, "select * exclude (loaded_at) from raw.rejected_records")
         outcomes.append(repr((rows, ledger, rejects)))
+        assert sum(quick_rows) == 30  # read the quick way: all but the three without a time
     assert outcomes[0] == outcomes[1]
