@@ -2,10 +2,11 @@
 parsed by one forked worker per core, a chunk at a time, and a walked folder's subfolders are
 walked by them too.
 
-Each chunk comes back as a `Batch` whose rows and ledger entries a worker wrote as JSON files
-in the load's spool folder (DuckDB reads them faster than the main process could unpickle
-them); the main process only writes them. The workers inherit the paths and the ledger by fork
-(no pickling of 100k+ paths) and die with the load that forked them (loaders.pool).
+Each chunk comes back as a `Batch` whose rows and ledger entries a worker wrote to files in the
+load's spool folder (DuckDB reads them faster than the main process could unpickle them): a CSV
+line a file read the quick way (loaders.quick), JSON for the others; the main process only
+writes them. The workers inherit the paths and the ledger by fork (no pickling of 100k+ paths)
+and die with the load that forked them (loaders.pool).
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def read_batches(
 ) -> Iterator[Batch]:
     """Batches of the given files, in their order: in this process for a few files or
     line-oriented ones, else in one worker process per core (which hand their rows and ledger
-    entries over as JSON files in `spool_folder`)."""
+    entries over as files in `spool_folder`; files read the quick way go there from either)."""
     if job.spec.format in BULK_FORMATS:  # a few long files: one batch each, for the progress
         for key in keys:
             yield read_batch(job, [key], known, unchecked)

@@ -33,6 +33,16 @@ EPOCH_COLUMNS = frozenset({"started_at", "finished_at", "loaded_at"})
 NUMBER_COLUMNS = frozenset({"size_bytes", "rows", "skipped", "rejected", "mtime_ns", "load_id"})
 #: a statement names fewer values than this inline; more go through a JSON file
 INLINE_VALUES = 200
+#: the ledger entry of a file read the quick way, besides its CSV line's: new, one row, whole
+QUICK_LEDGER = {
+    "rows": "1",
+    "skipped": "0",
+    "status": "'loaded'",
+    "error": "NULL",
+    "rejected": "0",
+    "started_at": "started_at / 1e9",  # from epoch nanoseconds
+    "finished_at": "finished_at / 1e9",
+}
 
 
 def _json_arrays(files: Sequence[str]) -> str:
@@ -238,13 +248,11 @@ class RawWriter:
         sources = [self._table(q.ledger, LEDGER_FIELDS)] if q.ledger else []
         if q.ledger_files:
             sources.append(self._spooled(q.ledger_files, LEDGER_FIELDS))
-        if q.quick_files:  # new files of one row each, loaded whole
-            value = {"rows": "1", "skipped": "0", "status": "'loaded'", "error": "NULL"}
-            value |= {"rejected": "0", "started_at": "started_at / 1e9"}
-            value["finished_at"] = "finished_at / 1e9"  # from epoch nanoseconds
-            picked = ", ".join(f"{value.get(name, name)} as {name}" for name in LEDGER_FIELDS)
-            csv = _quick_csv(q.quick_files, self.columns)
-            sources.append(f"(select {picked} from {csv})")
+        if q.quick_files:
+            picked = ", ".join(
+                f"{QUICK_LEDGER.get(name, name)} as {name}" for name in LEDGER_FIELDS
+            )
+            sources.append(f"(select {picked} from {_quick_csv(q.quick_files, self.columns)})")
         picked = ", ".join(
             relative_sql("cast(path as varchar)", self.prefix)
             if name == "path"
