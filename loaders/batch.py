@@ -114,6 +114,7 @@ _LISTS = (
     "not_files",
     "row_files",
     "ledger_files",
+    "quick_files",
 )
 _COUNTS = ("new", "changed", "unchanged", "row_count", "skipped", "rejected", "files")
 
@@ -145,6 +146,10 @@ class Batch:
     #: `ledger`: DuckDB reads them in a fraction of what unpickling them costs
     row_files: list[str] = field(default_factory=list)
     ledger_files: list[str] = field(default_factory=list)
+    #: CSV files of files read the quick way (loaders.quick): a line each, its row and its
+    #: ledger entry
+    quick_files: list[str] = field(default_factory=list)
+    #: the rows in the spooled files
     spooled_rows: int = 0
 
     def merge(self, other: Batch) -> None:

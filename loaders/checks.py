@@ -15,9 +15,9 @@ from datetime import date
 _DURATION = re.compile(r"^(\d+-)?\d+:\d{2}:\d{2}\Z", re.ASCII)
 _PG_INTERVAL = re.compile(r"^(\d+ days? )?\d+:\d{2}:\d{2}(\.\d+)?\Z", re.ASCII)
 _NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?\Z", re.ASCII)
-_AWARE = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})\Z", re.ASCII
-)
+#: an ISO 8601 time with an offset or Z (the offset its one group), by its form only
+AWARE_TIME = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})"
+_AWARE = re.compile(f"^{AWARE_TIME}\\Z", re.ASCII)
 _EPOCH = re.compile(r"^\d+(\.\d+)?\Z", re.ASCII)
 _STAT_Y = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})(\.\d{1,9})? ([+-]\d{4})\Z", re.ASCII)
 _INTEGER = re.compile(r"^-?\d+\Z", re.ASCII)
@@ -91,10 +91,15 @@ def interval_error(value: str) -> str | None:
     return f"interval {value!r} is not HH:MM:SS"
 
 
+def aware_time_valid(value: str, offset: str) -> bool:
+    """True when a time of the form AWARE_TIME, its offset `offset`, names a real instant."""
+    return _valid_calendar(value) and _offset_ok(offset)
+
+
 def aware_time_error(value: str) -> str | None:
     """ISO 8601 time with an offset or Z."""
     match = _AWARE.match(value)
-    if match is not None and _valid_calendar(value) and _offset_ok(match.group(2)):
+    if match is not None and aware_time_valid(value, match.group(1)):
         return None
     return f"time {value!r} is not ISO 8601 with an offset (like 2023-10-13T16:45:09+00:00)"
 

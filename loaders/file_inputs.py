@@ -3,7 +3,10 @@ worker processes for many), and write their rows, ledger entries and rejects."""
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,8 +22,37 @@ from loaders.keys import escaped_path
 from loaders.progress import progress
 from loaders.reading import read_batch
 from loaders.summary import LoadSummary, SourceTally
-from loaders.workers import read_batches
+from loaders.workers import in_workers, read_batches
 from loaders.writer import RawWriter
+
+
+class Taken:
+    """The real paths a load has taken for a source (a file two inputs match loads once): the
+    sorted lists of its inputs' files as they are (a set of 100k+ paths costs a tenth of a
+    second to build, and most loads never ask), and the targets of links read."""
+
+    def __init__(self) -> None:
+        self._lists: list[list[str]] = []
+        self._more: set[str] = set()
+
+    def __contains__(self, path: str) -> bool:
+        if path in self._more:
+            return True
+        for listed in self._lists:
+            at = bisect.bisect_left(listed, path)
+            if at < len(listed) and listed[at] == path:
+                return True
+        return False
+
+    def __bool__(self) -> bool:
+        return bool(self._more) or any(self._lists)
+
+    def add(self, path: str) -> None:
+        self._more.add(path)
+
+    def add_sorted(self, paths: list[str]) -> None:
+        """Take a sorted list of paths (kept as it is: not to be changed)."""
+        self._lists.append(paths)
 
 
 @dataclass
@@ -31,7 +63,7 @@ class InputRun:
     writer: RawWriter
     known: dict[str, LedgerState]
     #: real paths loaded by this load for the source (a file two inputs match loads once)
-    taken: set[str]
+    taken: Taken
     not_files: set[str] = field(default_factory=set)
 
 
@@ -70,8 +102,29 @@ def _follow_link(run: InputRun, key: str) -> Batch:
     return batch
 
 
+@contextlib.contextmanager
+def _one_thread(con: duckdb.DuckDBPyConnection, alone: bool) -> Iterator[None]:
+    """DuckDB on one thread while worker processes take every core (`alone`): its writes
+    then cost less CPU than on several (and the workers' time is what it would take)."""
+    if not alone:
+        yield
+        return
+    (threads,) = con.execute("select current_setting('threads')").fetchone() or (1,)
+    con.execute("set threads = 1")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(duckdb.Error):  # a failed transaction takes no statement
+            con.execute(f"set threads = {int(threads)}")
+
+
 def _write_batches(run: InputRun, keys: list[str], hits: Hits, summary: LoadSummary) -> None:
     """Read the files in batches and write each."""
+    with _one_thread(run.writer.con, in_workers(run.job, keys)):
+        _read_and_write(run, keys, hits, summary)
+
+
+def _read_and_write(run: InputRun, keys: list[str], hits: Hits, summary: LoadSummary) -> None:
     spec = run.job.spec
     batches = read_batches(run.job, keys, run.known, hits.unchecked, run.writer.spool_folder())
     label = f"{spec.source} ({spec.format})"
@@ -97,7 +150,7 @@ def load_files(
     con: duckdb.DuckDBPyConnection,
     job: Job,
     summary: LoadSummary,
-    taken: set[str],
+    taken: Taken,
     spool_root: Path,
 ) -> None:
     """Load the new and changed files of one `[[inputs]]` entry (a file several entries match
@@ -107,7 +160,7 @@ def load_files(
     hits = spec.resolve_hits()
     known = states_as_read(con, spec, ledger_states(con, spec.source, spec.base_dir))
     keys = [key for key in hits.paths if key not in taken] if taken else hits.paths
-    taken.update(keys)
+    taken.add_sorted(keys)
     forget_unreadable(con, spec, keys)
     writer = RawWriter(
         con,

@@ -15,6 +15,7 @@ import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 _MAGIC = re.compile(r"[*?[]")
 
@@ -30,7 +31,15 @@ class Hits:
     unchecked: dict[str, str] = field(default_factory=dict)
 
 
-def _listed_glob(pattern: str) -> list[str] | None:
+class _Listed(NamedTuple):
+    """The regular files a listed glob found (real paths), and whether a link was among
+    them or their folders (without one, no file is found twice)."""
+
+    files: list[str]
+    linked: bool
+
+
+def _listed_glob(pattern: str) -> _Listed | None:
     """The regular files glob.glob(pattern, recursive=True) finds, as real paths, for the
     forms `<folder>/<name>` and `<folder>/**/<name>` (a wildcard in the name only, not `**`).
     None for any other form (and for a name without wildcards: one path, glob's own)."""
@@ -44,41 +53,55 @@ def _listed_glob(pattern: str) -> list[str] | None:
         return None
     if not recursive and not _MAGIC.search(name):
         return None
-    return _scan(folder or "/", re.compile(fnmatch.translate(name)).match, name, recursive)
+    return _scan(folder or "/", _name_test(name), name, recursive)
 
 
-def _scan(
-    folder: str, match: Callable[[str], re.Match[str] | None], name: str, recursive: bool
-) -> list[str]:
+def _name_test(name: str) -> Callable[[str], object]:
+    """fnmatch's test of a name against the pattern `name`: for the usual `<start>*<end>`,
+    two string comparisons instead of a regular expression."""
+    start, star, end = name.partition("*")
+    if star and not _MAGIC.search(start + end):
+        least = len(start) + len(end)
+        return lambda entry: entry.startswith(start) and entry.endswith(end) and len(entry) >= least
+    return re.compile(fnmatch.translate(name)).match
+
+
+def _scan(folder: str, match: Callable[[str], object], name: str, recursive: bool) -> _Listed:
     """The regular files under `folder` (in it only, unless `recursive`) whose name matches,
     as real paths; a link is followed to its target, a hidden name skipped as glob skips it."""
     hidden_ok = name.startswith(".")
     found: list[str] = []
+    linked = False
     stack = [(folder, os.path.realpath(folder))]
     while stack:
         listed, real = stack.pop()
         try:
-            entries = list(os.scandir(listed))
+            with os.scandir(listed) as listing:
+                entries = list(listing)
         except OSError:
             continue  # as glob: a folder it cannot list has no matches
+        prefix = real.rstrip("/") + "/"
         for entry in entries:
             entry_name = entry.name
             hidden = entry_name.startswith(".")
             if hidden and not hidden_ok:
                 continue
-            link = entry.is_symlink()
             if match(entry_name):
-                if link:
+                if entry.is_file(follow_symlinks=False):  # a regular file, the usual hit
+                    found.append(prefix + entry_name)
+                    continue
+                if entry.is_symlink():
+                    linked = True
                     target = os.path.realpath(entry.path)
                     if os.path.isfile(target):
                         found.append(target)
-                elif entry.is_file(follow_symlinks=False):
-                    found.append(f"{real}/{entry_name}")
             if recursive and not hidden and entry.is_dir():  # glob walks into linked folders
+                link = entry.is_symlink()
+                linked = linked or link
                 stack.append(
-                    (entry.path, os.path.realpath(entry.path) if link else f"{real}/{entry_name}")
+                    (entry.path, os.path.realpath(entry.path) if link else prefix + entry_name)
                 )
-    return found
+    return _Listed(found, linked)
 
 
 def _in_real_folder(hit: str, real_dirs: dict[str, str]) -> str:
@@ -96,7 +119,7 @@ def resolve_hits(fmt: str, patterns: tuple[str, ...], glob_of: Callable[[str], s
     `glob_of` makes a pattern of the config absolute."""
     if fmt == "dir":
         return Hits(*resolve_checked(fmt, patterns, glob_of))
-    paths: set[str] = set()
+    listed: list[_Listed] = []
     unchecked: dict[str, str] = {}
     unmatched: list[str] = []
     real_dirs: dict[str, str] = {}
@@ -104,15 +127,18 @@ def resolve_hits(fmt: str, patterns: tuple[str, ...], glob_of: Callable[[str], s
         full = os.path.abspath(glob_of(pattern))  # glob's hits are then absolute, normal
         files = _listed_glob(full)
         if files is not None:
-            if not files:
+            if not files.files:
                 unmatched.append(pattern)
-            paths.update(files)
+            listed.append(files)
             continue
         matched = glob.glob(full, recursive=True)
         if not matched:
             unmatched.append(pattern)
         for hit in matched:
             unchecked.setdefault(_in_real_folder(hit, real_dirs), pattern)
+    if len(listed) == 1 and not listed[0].linked and not unchecked:
+        return Hits(sorted(listed[0].files), unmatched)  # each file once: no set needed
+    paths = {path for found in listed for path in found.files}
     if unchecked:
         unchecked = {path: glob_ for path, glob_ in unchecked.items() if path not in paths}
         paths.update(unchecked)

@@ -19,7 +19,7 @@ from loaders.batch import Job
 from loaders.changes import keys_made_relative
 from loaders.config import Config, InputSpec
 from loaders.database_inputs import pull_distiller
-from loaders.file_inputs import load_files
+from loaders.file_inputs import Taken, load_files
 from loaders.keys import folder_prefix
 from loaders.raw_schema import create_raw_schema
 from loaders.summary import LoadSummary, SourceTally
@@ -58,14 +58,14 @@ def _load_all(
         keys_made_relative(con, folder_prefix(base))
     (load_id,) = con.execute("select nextval('raw.load_ids')").fetchone() or (1,)
     summary = LoadSummary(load_id=load_id)
-    seen: dict[str, set[str]] = {}
+    seen: dict[str, Taken] = {}
     for spec in specs:
         started = time.perf_counter()
         job = Job(spec, load_id, options.strict, options.rehash)
         if spec.format == "postgres":
             pull_distiller(con, job, summary, options.spool_root)
         else:
-            load_files(con, job, summary, seen.setdefault(spec.source, set()), options.spool_root)
+            load_files(con, job, summary, seen.setdefault(spec.source, Taken()), options.spool_root)
         tally = summary.sources.setdefault(spec.source, SourceTally())
         tally.seconds += time.perf_counter() - started
     return summary
@@ -92,6 +92,9 @@ def load(
         shutil.rmtree(options.spool_root, ignore_errors=True)
         # a bounded loader: DuckDB spills to disk beyond this (a x100 refresh stays under 2 GB)
         con.execute(f"set memory_limit = '{LOADER_MEMORY}'")
+        # a bulk insert's row groups go to disk as each fills, while the workers read on,
+        # not all at the commit (DuckDB buffers five by default: a x100 load's commit took 1 s)
+        con.execute("set write_buffer_row_group_count = 1")
         con.begin()
         try:
             summary = _load_all(con, specs, options)

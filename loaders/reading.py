@@ -154,33 +154,50 @@ def read_batch(
     """Stat, read, hash and parse some files of one input (in a worker or in this process).
     A path in `unchecked` may not be a regular file: it is lstat'ed first."""
     batch = Batch(files=len(keys))
-    spec, strict = job.spec, job.strict
-    bulk = spec.format in BULK_FORMATS
     for key in keys:
-        started = time.time()
-        before = known.get(escaped_path(key)) if known else None
-        read = _bytes_of(job, batch, key, before, key in unchecked)
+        read_one(job, batch, key, known, unchecked)
         if batch.failure:
             break
-        if read is None:
-            continue
-        data, mtime_ns = read
-        digest = hashlib.sha256(data).hexdigest()
-        if before is not None and digest == before.sha256:
-            batch.unchanged += 1
-            if mtime_ns is not None and mtime_ns != before.mtime_ns:
-                touched = TouchedFile(escaped_path(key), before.load_id, len(data), mtime_ns)
-                batch.touched.append(touched)
-            continue
-        if bulk:
-            batch.left.append(LeftForMain(key, started, len(data), mtime_ns, digest, data))
-            continue
-        try:
-            parsed, error = parse_file(spec, key, data, strict)
-        except LoadError as exc:
-            batch.failure = (escaped_path(key), exc.line, exc.message)
-            break
-        replaced = before is not None
-        done = ParsedFile(key, started, len(data), mtime_ns, digest, parsed, error, replaced)
-        add_file(batch, done)
     return batch
+
+
+def read_one(
+    job: Job, batch: Batch, key: str, known: dict[str, LedgerState], unchecked: dict[str, str]
+) -> None:
+    """Stat, read, hash and parse one file into the batch (with `strict`, a bad file sets
+    the batch's failure)."""
+    started = time.time()
+    before = known.get(escaped_path(key)) if known else None
+    read = _bytes_of(job, batch, key, before, key in unchecked)
+    if read is not None and not batch.failure:
+        add_read(job, batch, key, started, read, before)
+
+
+def add_read(
+    job: Job,
+    batch: Batch,
+    key: str,
+    started: float,
+    read: tuple[bytes, int | None],
+    before: LedgerState | None,
+) -> None:
+    """One file read (its bytes and mtime): hashed, and parsed unless unchanged."""
+    data, mtime_ns = read
+    digest = hashlib.sha256(data).hexdigest()
+    if before is not None and digest == before.sha256:
+        batch.unchanged += 1
+        if mtime_ns is not None and mtime_ns != before.mtime_ns:
+            touched = TouchedFile(escaped_path(key), before.load_id, len(data), mtime_ns)
+            batch.touched.append(touched)
+        return
+    if job.spec.format in BULK_FORMATS:
+        batch.left.append(LeftForMain(key, started, len(data), mtime_ns, digest, data))
+        return
+    try:
+        parsed, error = parse_file(job.spec, key, data, job.strict)
+    except LoadError as exc:
+        batch.failure = (escaped_path(key), exc.line, exc.message)
+        return
+    replaced = before is not None
+    done = ParsedFile(key, started, len(data), mtime_ns, digest, parsed, error, replaced)
+    add_file(batch, done)

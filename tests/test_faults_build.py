@@ -320,7 +320,7 @@ def many_config(folder: Path, data: Path) -> Path:
 def spooling(warehouse: Path) -> Moment:
     """A moment: the load's worker processes are handing rows over (spool files exist)."""
     spool = spool_root(warehouse)
-    return lambda _, __: any(spool.glob("*/*.json"))
+    return lambda _, __: any(spool.glob("*/*.csv")) or any(spool.glob("*/*.json"))
 
 
 def holding(path: Path) -> Moment:

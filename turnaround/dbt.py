@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-import yaml
-
 from loaders.config import Config, zone_error
 from loaders.errors import TurnaroundError
 from loaders.raw_schema import create_raw_schema
@@ -118,6 +116,8 @@ def merge_vars(config: Config, args: list[str]) -> tuple[str, list[str]]:
             text = arg.partition("=")[2] if "=" in arg else next(items, None)
             if not text:
                 raise TurnaroundError("--vars needs a value, like '{max_receiver_skew_s: 30}'")
+            import yaml  # here, not at the top: `load`, which imports this module, needs none
+
             try:
                 given = yaml.safe_load(text) or {}
             except yaml.YAMLError as exc:
@@ -135,6 +135,8 @@ def merge_vars(config: Config, args: list[str]) -> tuple[str, list[str]]:
 @functools.cache
 def project_vars() -> dict[str, object]:
     """The vars dbt_project.yml declares, with their defaults."""
+    import yaml
+
     project = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
     return dict(project.get("vars") or {})
 

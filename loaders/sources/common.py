@@ -45,14 +45,22 @@ class Parsed:
 
 #: (path, bytes, **the input's reader options) -> Parsed
 Reader = Callable[..., Parsed]
+#: (file name, bytes) -> the file's one row as CSV fields, or None: the reader must judge
+QuickReader = Callable[[str, bytes], str | None]
 
 
 @dataclass(frozen=True)
 class SourceKind:
-    """A source's raw columns and its reader per format."""
+    """A source's raw columns and its reader per format; and, for a format of many small
+    files, a quick reader of the files in their usual form (loaders.quick)."""
 
     columns: tuple[str, ...]
     readers: dict[str, Reader]
+    #: format -> a reader that gives a file's one row as `columns` CSV fields (a field is
+    #: empty for NULL, else bare text that needs no quoting or text in double quotes holding
+    #: none), or None for a file it does not vouch for: `readers` then has the last word, and
+    #: for every file the quick reader takes it gives the same row and no reject
+    quick: dict[str, QuickReader] = field(default_factory=dict)
 
 
 def decode(path: Path | str, data: bytes) -> str:

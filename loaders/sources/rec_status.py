@@ -5,6 +5,7 @@ One row per receiver status: a JSON file gives one, a wide CSV row gives four.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -123,4 +124,68 @@ def read_csv(path: Path | str, data: bytes) -> Parsed:
     return parsed
 
 
-KIND = SourceKind(columns=COLUMNS, readers={"json": read_json, "csv": read_csv})
+# A status file as the receivers write it (json.dumps of the object, in this order; all but
+# the time may be missing), whose values JSON reads as they are written: the time of the form
+# checks.AWARE_TIME, no escape in a string. Any other file goes to read_json.
+_WS = r"[ \t\n\r]*"  # JSON's whitespace (not \s: a form feed is no JSON)
+
+
+def _status_form(colon: str, comma: str, around: str, end: str) -> re.Pattern[str]:
+    """A status object with its separators `colon` and `comma`, `around` its braces (and
+    `end` after it): one group per value, and two for the time's offset and the progress's
+    fraction."""
+    return re.compile(
+        rf'{around}\{{{around}"time"{colon}"({checks.AWARE_TIME})"'
+        rf'(?:{comma}"last_scan_number"{colon}(0|-?[1-9][0-9]{{0,9}}))?'
+        rf'(?:{comma}"progress"{colon}(-?(?:0|[1-9][0-9]{{0,15}})(\.[0-9]{{1,17}})?))?'
+        rf'(?:{comma}"UUID"{colon}"([ !#-\[\]-~]*)")?{around}\}}{end}',
+        re.ASCII,
+    )
+
+
+# json.dumps' own separators first: half the time of the form with any whitespace
+_QUICK_FORMS = (
+    _status_form(": ", ", ", "", "\n?"),
+    _status_form(f"{_WS}:{_WS}", f"{_WS},{_WS}", _WS, _WS),
+)
+
+
+@functools.lru_cache(maxsize=256)
+def _number_text(number: str, fraction: bool) -> str:
+    """A JSON number as read_json writes it back (`_text` of what JSON reads)."""
+    return repr(float(number)) if fraction else str(int(number))
+
+
+def quick_json(name: str, data: bytes) -> str | None:
+    """The row of a status file in its usual form, as CSV fields (SourceKind.quick): what
+    read_json gives it, without parsing JSON; None for any other file."""
+    named = _NAME.match(name)
+    if named is None or not data.isascii():
+        return None
+    text = data.decode("ascii")
+    found = _QUICK_FORMS[0].fullmatch(text) or _QUICK_FORMS[1].fullmatch(text)
+    if found is None:
+        return None
+    stamp, offset, last_scan, progress, fraction, uuid = found.groups()
+    receiver, scan = named.groups()
+    if (
+        len(scan) > 9
+        or (
+            last_scan is not None
+            and len(last_scan) > 9
+            and not -checks.INT32 - 1 <= int(last_scan) <= checks.INT32
+        )
+        or not checks.aware_time_valid(stamp, offset)
+    ):
+        return None
+    if progress is not None:
+        progress = _number_text(progress, fraction is not None)
+    uuid = "" if uuid is None else f'"{uuid}"'  # a comma in it is text; no " in it
+    return f"{scan},{receiver},{stamp},{last_scan or ''},{progress or ''},{uuid}"
+
+
+KIND = SourceKind(
+    columns=COLUMNS,
+    readers={"json": read_json, "csv": read_csv},
+    quick={"json": quick_json},
+)
