@@ -139,6 +139,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def start_up_costs(root: Path) -> tuple[float, float, float]:
+    """Median wall times of `turnaround load --help` and `dbt --version`, and what importing
+    pandas adds to a bare Python start."""
+    startup = median_run(
+        [timed(root / "logs" / f"help-{i}.log", "load", "--help") for i in range(REPEATS)]
+    ).wall
+    dbt_start = median_run(
+        [
+            timed(root / "logs" / f"dbt-version-{i}.log", "--version", program=DBT)
+            for i in range(REPEATS)
+        ]
+    ).wall
+    python = [
+        timed(root / "logs" / f"python-{i}.log", "-c", "pass", program=sys.executable)
+        for i in range(REPEATS)
+    ]
+    with_pandas = [
+        timed(root / "logs" / f"pandas-{i}.log", "-c", "import pandas", program=sys.executable)
+        for i in range(REPEATS)
+    ]
+    return startup, dbt_start, median_run(with_pandas).wall - median_run(python).wall
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     reference.require_tools()
@@ -150,24 +173,7 @@ def main(argv: list[str] | None = None) -> None:
     root = Path(tempfile.mkdtemp(prefix="turnaround-bench-", dir=args.work or "/tmp"))
     print(f"bench: working in {root}", flush=True)
     try:
-        startup = median_run(
-            [timed(root / "logs" / f"help-{i}.log", "load", "--help") for i in range(REPEATS)]
-        ).wall
-        dbt_start = median_run(
-            [
-                timed(root / "logs" / f"dbt-version-{i}.log", "--version", program=DBT)
-                for i in range(REPEATS)
-            ]
-        ).wall
-        python = [
-            timed(root / "logs" / f"python-{i}.log", "-c", "pass", program=sys.executable)
-            for i in range(REPEATS)
-        ]
-        with_pandas = [
-            timed(root / "logs" / f"pandas-{i}.log", "-c", "import pandas", program=sys.executable)
-            for i in range(REPEATS)
-        ]
-        pandas = median_run(with_pandas).wall - median_run(python).wall
+        startup, dbt_start, pandas = start_up_costs(root)
         published = bench_published(root)
         results = [bench_scale(s, args.seed, root, full_refresh_flag) for s in args.scale_list]
         distiller = None
