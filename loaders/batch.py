@@ -15,8 +15,8 @@ from typing import NamedTuple
 
 from loaders.config import InputSpec
 from loaders.errors import LoadError
-from loaders.keys import escaped_path
 from loaders.sources import Parsed
+from loaders.sources.common import escaped
 
 
 class LedgerEntry(NamedTuple):
@@ -175,7 +175,7 @@ def reason_kind(reason: str) -> str:
 def add_file(batch: Batch, done: ParsedFile) -> None:
     """Add one parsed file to a batch: its rows, its ledger entry, its rejects."""
     finished = time.time()
-    key = escaped_path(done.key)
+    key = escaped(done.key)
     parsed = done.parsed
     rows = len(parsed.rows) + parsed.bulk_rows
     batch.rows.extend([(key, *row) for row in parsed.rows])
@@ -213,9 +213,9 @@ def add_file(batch: Batch, done: ParsedFile) -> None:
 def add_unreadable(job: Job, batch: Batch, key: str, error: LoadError, started: float) -> None:
     """A file that cannot be read: one reject and a ledger entry; its earlier rows stay."""
     if job.strict:
-        batch.failure = batch.failure or (escaped_path(error.path), error.line, error.message)
+        batch.failure = batch.failure or (escaped(error.path), error.line, error.message)
         return
-    key = escaped_path(key)
+    key = escaped(key)
     kind = reason_kind(error.message)
     entry = LedgerEntry(
         key, None, None, 0, 0, started, time.time(), "unreadable", error.message, 1, None

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING
 
 from loaders.config import InputSpec
 from loaders.errors import LoadError
-from loaders.keys import escaped_path, sql_value
+from loaders.keys import sql_value
 from loaders.sources import KINDS, Parsed
+from loaders.sources.common import escaped
 from loaders.sources.files import NCEM_NAMES, NERSC_NAMES, listing_line
 from loaders.sources.slurm import (
     SACCT_FIELDS,
@@ -256,7 +257,7 @@ def insert_lines(
     here."""
     from loaders.reading import parse_file
 
-    key = writer.key(escaped_path(str(path)))
+    key = writer.key(escaped(str(path)))
     if replaced:
         writer.delete_file(key)
     if not plain(data) or data.isspace() or not data or has_long_line(data):

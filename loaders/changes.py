@@ -15,8 +15,9 @@ from typing import NamedTuple
 import duckdb
 
 from loaders.config import InputSpec
-from loaders.keys import absolute, escaped_path, folder_prefix, sql_value
+from loaders.keys import absolute, folder_prefix, sql_value
 from loaders.sources import KINDS
+from loaders.sources.common import escaped
 
 
 class LedgerState(NamedTuple):
@@ -110,7 +111,7 @@ def forget_unreadable(con: duckdb.DuckDBPyConnection, spec: InputSpec, keys: lis
     if not failed:
         return
     prefix = folder_prefix(spec.base_dir)
-    listed = {escaped_path(key) for key in keys}
+    listed = {escaped(key) for key in keys}
     found = [(path, load_id) for path, load_id in failed if absolute(path, prefix) in listed]
     if found:
         pairs = ", ".join(f"({sql_value(path)}, {int(load_id)})" for path, load_id in found)

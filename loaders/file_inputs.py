@@ -18,9 +18,9 @@ from loaders.changes import LedgerState, forget_unreadable, ledger_states, state
 from loaders.config import InputSpec
 from loaders.errors import LoadError
 from loaders.globs import Hits
-from loaders.keys import escaped_path
 from loaders.progress import progress
 from loaders.reading import read_batch
+from loaders.sources.common import escaped
 from loaders.summary import LoadSummary, SourceTally
 from loaders.workers import in_workers, read_batches
 from loaders.writer import RawWriter
@@ -72,7 +72,7 @@ def _finish_left(run: InputRun, left: LeftForMain) -> Batch:
     bytes for DuckDB's line reader."""
     if left.data is None:
         return _follow_link(run, left.key)
-    replaced = escaped_path(left.key) in run.known
+    replaced = escaped(left.key) in run.known
     spec = run.job.spec
     parsed, error = bulk.insert_lines(
         run.writer, spec, Path(left.key), left.data, replaced, run.job.strict

@@ -1,7 +1,8 @@
 """The keys files are stored under in the warehouse, and SQL literals for the load's statements.
 
-A file's key is its path escaped (`escaped_path`) and, inside the config's folder, relative to
-it (`relative`), so a project copied or moved keeps its ledger.
+A file's key is its path escaped (`loaders.sources.common.escaped`: one spelling per name)
+and, inside the config's folder, relative to it (`relative`), so a project copied or moved
+keeps its ledger.
 
 The load's statements carry their values as SQL literals (`sql_value`), not as parameters:
 DuckDB imports pandas (a third of a second) at the first statement with parameters.
@@ -15,18 +16,10 @@ from pathlib import Path
 from loaders.sources.common import escaped
 
 
-def escaped_path(path: str) -> str:
-    """A path as the warehouse keeps it (`escaped`): bytes of a file name that are not UTF-8
-    (lone surrogates in Python's str) and control characters written as \\xNN, which DuckDB can
-    hold and a terminal print, and a backslash that would read as such an escape doubled, so
-    two files never share a spelling (they would replace each other's rows)."""
-    return escaped(path)
-
-
 def folder_prefix(base: Path | None) -> str:
     """The config folder as the start of the stored paths of the files inside it ('' for
     none)."""
-    return "" if base is None else escaped_path(str(base)).rstrip("/") + "/"
+    return "" if base is None else escaped(str(base)).rstrip("/") + "/"
 
 
 def absolute(key: str, prefix: str) -> str:

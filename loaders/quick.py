@@ -15,12 +15,11 @@ import hashlib
 import time
 
 from loaders import reading
-from loaders.batch import Batch, Job, add_unreadable
+from loaders.batch import Batch, Job
 from loaders.changes import LedgerState
 from loaders.errors import LoadError
-from loaders.keys import escaped_path
 from loaders.sources import KINDS
-from loaders.sources.common import QuickReader
+from loaders.sources.common import QuickReader, escaped
 
 #: the columns of a quick CSV line: the file's path, its row's values (the source's columns),
 #: then its ledger entry (the writer adds the rest: status `loaded`, 1 row, no reject)
@@ -45,12 +44,12 @@ def quick_reader(job: Job) -> QuickReader | None:
 
 def _quoted(key: str) -> str:
     """A path as one CSV field: escaped as the warehouse keeps it, in double quotes."""
-    key = escaped_path(key)
+    key = escaped(key)
     return '"' + (key.replace('"', '""') if '"' in key else key) + '"'
 
 
 def _plain(keys: list[str]) -> bool:
-    """True when no path has a character to escape (`escaped_path`) or to quote in CSV, which
+    """True when no path has a character to escape (`escaped`) or to quote in CSV, which
     one look at them all tells."""
     joined = "".join(keys)
     return "\\" not in joined and '"' not in joined and joined.isprintable()
@@ -62,15 +61,8 @@ def _line(job: Job, batch: Batch, key: str, field: str, reader: QuickReader) -> 
     started = time.time_ns()
     try:
         data, mtime_ns = reading.read_bytes(key)
-    except (FileNotFoundError, NotADirectoryError, reading.NotAFile):
-        batch.not_files.append(key)
-        return None
-    except OSError as exc:
-        error = LoadError(key, None, f"cannot read: {exc.strerror}")
-        add_unreadable(job, batch, key, error, started / 1e9)
-        return None
-    except LoadError as exc:
-        add_unreadable(job, batch, key, exc, started / 1e9)
+    except (OSError, LoadError, reading.NotAFile) as exc:
+        reading.record_unread(job, batch, key, exc, started / 1e9)
         return None
     row = reader(key.rpartition("/")[2], data)
     if row is None:
@@ -94,7 +86,7 @@ def read_quick(
     lines: list[str] = []
     plain = _plain(keys)
     for key in keys:
-        if key in unchecked or (known and escaped_path(key) in known):
+        if key in unchecked or (known and escaped(key) in known):
             reading.read_one(job, batch, key, known, unchecked)
         else:
             line = _line(job, batch, key, f'"{key}"' if plain else _quoted(key), reader)

@@ -19,9 +19,8 @@ from loaders.batch import Batch, Job, LeftForMain, ParsedFile, TouchedFile, add_
 from loaders.changes import LedgerState, same_stat
 from loaders.config import InputSpec
 from loaders.errors import LoadError
-from loaders.keys import escaped_path
 from loaders.sources import KINDS, Parsed
-from loaders.sources.common import TOO_DEEP, Reject, decode, printable, text_of_line
+from loaders.sources.common import TOO_DEEP, Reject, decode, escaped, printable, text_of_line
 from loaders.walks import walk_tree
 
 #: formats whose files are parsed by DuckDB's CSV reader in the main process (loaders.bulk)
@@ -138,14 +137,23 @@ def _bytes_of(
         if walked:
             return snapshot(job.spec, Path(key)), None
         return read_bytes(key)
-    except (FileNotFoundError, NotADirectoryError, NotAFile):
-        batch.not_files.append(key)  # vanished since the glob saw it, or no file now
-    except OSError as exc:
+    except (OSError, LoadError, NotAFile) as exc:
+        record_unread(job, batch, key, exc, started)
+    return None
+
+
+def record_unread(
+    job: Job, batch: Batch, key: str, exc: OSError | LoadError | NotAFile, started: float
+) -> None:
+    """A file that could not be read, as the batch keeps it: vanished since the glob saw it or
+    no regular file now (skipped, `not_files`), else unreadable, with why (a reject)."""
+    if isinstance(exc, FileNotFoundError | NotADirectoryError | NotAFile):
+        batch.not_files.append(key)
+    elif isinstance(exc, LoadError):
+        add_unreadable(job, batch, key, exc, started)
+    else:
         error = LoadError(key, None, f"cannot read: {exc.strerror}")
         add_unreadable(job, batch, key, error, started)
-    except LoadError as exc:
-        add_unreadable(job, batch, key, exc, started)
-    return None
 
 
 def read_batch(
@@ -167,7 +175,7 @@ def read_one(
     """Stat, read, hash and parse one file into the batch (with `strict`, a bad file sets
     the batch's failure)."""
     started = time.time()
-    before = known.get(escaped_path(key)) if known else None
+    before = known.get(escaped(key)) if known else None
     read = _bytes_of(job, batch, key, before, key in unchecked)
     if read is not None and not batch.failure:
         add_read(job, batch, key, started, read, before)
@@ -187,7 +195,7 @@ def add_read(
     if before is not None and digest == before.sha256:
         batch.unchanged += 1
         if mtime_ns is not None and mtime_ns != before.mtime_ns:
-            touched = TouchedFile(escaped_path(key), before.load_id, len(data), mtime_ns)
+            touched = TouchedFile(escaped(key), before.load_id, len(data), mtime_ns)
             batch.touched.append(touched)
         return
     if job.spec.format in BULK_FORMATS:
@@ -196,7 +204,7 @@ def add_read(
     try:
         parsed, error = parse_file(job.spec, key, data, job.strict)
     except LoadError as exc:
-        batch.failure = (escaped_path(key), exc.line, exc.message)
+        batch.failure = (escaped(key), exc.line, exc.message)
         return
     replaced = before is not None
     done = ParsedFile(key, started, len(data), mtime_ns, digest, parsed, error, replaced)
