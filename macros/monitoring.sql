@@ -37,32 +37,6 @@
     )
 {%- endmacro %}
 
-{#- A sum that does not depend on the order of the rows (see ordered_avg). -#}
-{% macro ordered_sum(expression) -%}
-    {{ return(adapter.dispatch('ordered_sum', 'turnaround')(expression)) }}
-{%- endmacro %}
-
-{% macro default__ordered_sum(expression) -%}
-    sum({{ expression }})
-{%- endmacro %}
-
-{% macro duckdb__ordered_sum(expression) -%}
-    sum({{ expression }} order by {{ expression }})
-{%- endmacro %}
-
-{#- Spark has no ORDER BY inside an aggregate: the values sorted into an array and summed in
-    that order (NULL when there is none, as sum) -#}
-{% macro spark__ordered_sum(expression) -%}
-    case
-        when count({{ expression }}) > 0 then
-            aggregate(
-                array_sort(collect_list(cast({{ expression }} as double))),
-                cast(0 as double),
-                (total, value) -> total + value
-            )
-    end
-{%- endmacro %}
-
 {#- Every sample the monitoring marts watch, one row each: `measure` (`time_to_data`: a
     sample of fct_time_to_data, outliers included; `queue_time`: a row of fct_count_jobs),
     `workflow` (`file_transfer`, `streaming`; `count_job` for queue times), `scan_size`,

@@ -1,7 +1,7 @@
 {#- The raw tables the staging models read (source `raw`), called by on-run-start. On DuckDB the
     loaders write them into the warehouse: nothing to do. On Spark each is a view of
-    `<folder>/<table>.parquet` (DuckDB's raw.<table> exported as is), the folder being var
-    raw_parquet_dir or else the environment's TURNAROUND_SPARK_RAW_DIR: a view of the
+    `<folder>/<table>.parquet` (DuckDB's raw.<table> exported as is), the absolute folder
+    the environment's TURNAROUND_SPARK_RAW_DIR names (`turnaround` sets it): a view of the
     metastore, not a temporary one, so every session and thread sees it (and commands that run
     no hooks, such as `dbt docs generate`, see the last build's). Spark runs one statement per
     call. -#}
@@ -14,13 +14,12 @@
 
 {% macro spark__register_raw() -%}
     {%- if execute -%}
-        {%- set folder = (var('raw_parquet_dir') or env_var('TURNAROUND_SPARK_RAW_DIR', ''))
-            | string | trim -%}
+        {%- set folder = env_var('TURNAROUND_SPARK_RAW_DIR', '') | string | trim -%}
         {%- if not folder -%}
             {{ exceptions.raise_compiler_error(
-                "var raw_parquet_dir is not set: on Spark it names the folder of the raw tables"
-                ~ " exported as Parquet (<folder>/<table>.parquet), e.g. --vars"
-                ~ " '{raw_parquet_dir: /abs/path/raw}' (or set TURNAROUND_SPARK_RAW_DIR)"
+                "TURNAROUND_SPARK_RAW_DIR is not set: on Spark it names the folder of the raw"
+                ~ " tables exported as Parquet (<folder>/<table>.parquet); `turnaround build`"
+                ~ " exports them and sets it"
             ) }}
         {%- endif -%}
         {%- set schemas = [] -%}

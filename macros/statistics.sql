@@ -27,16 +27,34 @@
     avg({{ expression }} order by {{ expression }})
 {%- endmacro %}
 
-{#- Spark has no ORDER BY inside an aggregate: the values sorted into an array and summed in
-    that order (NULL when there is none, as avg) -#}
+{#- the sorted sum over the count (NULL when there is none, as avg) -#}
 {% macro spark__ordered_avg(expression) -%}
+    {{ turnaround.spark__ordered_sum(expression) }} / count({{ expression }})
+{%- endmacro %}
+
+{#- A sum that does not depend on the order of the rows (see ordered_avg). -#}
+{% macro ordered_sum(expression) -%}
+    {{ return(adapter.dispatch('ordered_sum', 'turnaround')(expression)) }}
+{%- endmacro %}
+
+{% macro default__ordered_sum(expression) -%}
+    sum({{ expression }})
+{%- endmacro %}
+
+{% macro duckdb__ordered_sum(expression) -%}
+    sum({{ expression }} order by {{ expression }})
+{%- endmacro %}
+
+{#- Spark has no ORDER BY inside an aggregate: the values sorted into an array and summed in
+    that order (NULL when there is none, as sum) -#}
+{% macro spark__ordered_sum(expression) -%}
     case
         when count({{ expression }}) > 0 then
             aggregate(
                 array_sort(collect_list(cast({{ expression }} as double))),
                 cast(0 as double),
                 (total, value) -> total + value
-            ) / count({{ expression }})
+            )
     end
 {%- endmacro %}
 
