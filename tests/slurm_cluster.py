@@ -22,7 +22,6 @@ import contextlib
 import ipaddress
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -30,6 +29,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests import daemons
+from tests.daemons import kill_marked_processes, tail_file, tail_text, terminate
 
 CLUSTER = "turnaround"
 ACCOUNT = "distiller"
@@ -42,7 +44,6 @@ DATABASE = "slurm_acct_db"
 # a requeued job waits this many seconds before it may start again (Slurm's default: 120)
 CRED_EXPIRE_S = 10
 START_TIMEOUT_S = 60.0
-LOG_TAIL_LINES = 25
 
 
 NO_VALUE = 4294967294  # Slurm's NO_VAL: an array task id or het offset the job lacks
@@ -570,81 +571,17 @@ class SlurmCluster:
                 self.run("scancel", "--user=root", check=False, timeout=10)
                 self.wait_for("an empty queue", lambda: not self.queue(), 10)
         for daemon in reversed(self.daemons):
-            _terminate(daemon.process)
-        strays = kill_marked_processes(str(self.root))
+            terminate(daemon.process, grace_s=5.0)
+        strays = kill_marked_processes(MARKER, str(self.root))
         if remove:
             shutil.rmtree(self.root, ignore_errors=True)
         return strays
 
 
-def _terminate(process: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
-    """End a daemon and its process group: TERM, then KILL after the grace time."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=grace_s)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=grace_s)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)  # whatever of its group outlived it
-
-
-def marked_processes(root: str) -> list[int]:
-    """Ids of the processes (not this one) whose environment holds `MARKER=root`."""
-    needle = f"{MARKER}={root}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        if needle in environ.split(b"\0"):
-            found.append(int(entry.name))
-    return found
-
-
-def kill_marked_processes(root: str, wait_s: float = 5.0) -> list[int]:
-    """KILL every process marked with this cluster's root; return their ids once all are gone."""
-    strays = marked_processes(root)
-    for pid in strays:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + wait_s
-    while marked_processes(root) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return strays
-
-
 def free_ports() -> Ports:
-    """Distinct TCP ports free on 127.0.0.1 (held open together while chosen)."""
-    sockets = []
-    try:
-        for _ in range(3 + len(NODES)):
-            held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            held.bind(("127.0.0.1", 0))
-            sockets.append(held)
-        numbers = [s.getsockname()[1] for s in sockets]
-    finally:
-        for held in sockets:
-            held.close()
+    """Distinct TCP ports free on 127.0.0.1: slurmctld, slurmdbd, MariaDB, one per slurmd."""
+    numbers = daemons.free_ports(3 + len(NODES))
     return Ports(numbers[0], numbers[1], numbers[2], tuple(numbers[3:]))
-
-
-def tail_text(text: str, lines: int = LOG_TAIL_LINES) -> str:
-    """The last lines of a text."""
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def tail_file(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    """The last lines of a log file, or a note that it does not exist."""
-    if not path.exists():
-        return "(no such file)"
-    return tail_text(path.read_text(encoding="utf-8", errors="replace"), lines)
 
 
 def slurm_conf(cluster: SlurmCluster) -> str:

@@ -31,7 +31,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -41,8 +40,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests import daemons
+from tests.daemons import (
+    HOST,
+    kill_marked_processes,
+    marked_processes,
+    signal_group,
+    tail_file,
+    terminate,
+)
+
 MARKER = "TURNAROUND_SPARK_ROOT"
-HOST = "127.0.0.1"
 WORKER_CORES = 1
 WORKER_MEMORY = "1g"  # what a worker offers its executors
 EXECUTOR_MEMORY = "512m"  # one executor's heap: fits a worker, leaves it room
@@ -53,7 +61,6 @@ DAEMON_MEMORY = "512m"  # the master's and each worker's own heap (Spark's defau
 QUICK_JVM_OPTS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 START_TIMEOUT_S = 90.0
 STOP_GRACE_S = 10.0
-LOG_TAIL_LINES = 25
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
 
@@ -338,7 +345,7 @@ class SparkCluster:
         """Ids of every live process of the cluster: the daemons and whatever carries its
         marker (executors, their Python workers, a driver run with `env`)."""
         alive = {d.process.pid for d in self.daemons if d.process.poll() is None}
-        return sorted(alive | set(marked_processes(str(self.root))))
+        return sorted(alive | set(marked_processes(MARKER, str(self.root))))
 
     # ---- stop ------------------------------------------------------------------------------
 
@@ -352,11 +359,11 @@ class SparkCluster:
         workers = [d for d in self.daemons if d.name != "master"]
         masters = [d for d in self.daemons if d.name == "master"]
         for daemon in workers:  # TERM them all first: their shutdowns overlap
-            _signal_group(daemon.process, signal.SIGTERM)
+            signal_group(daemon.process, signal.SIGTERM)
         for daemon in [*workers, *masters]:
             with contextlib.suppress(subprocess.TimeoutExpired):  # unkillable: left to the end
-                _terminate(daemon.process)
-        return kill_marked_processes(str(self.root))
+                terminate(daemon.process, STOP_GRACE_S)
+        return kill_marked_processes(MARKER, str(self.root))
 
 
 @contextlib.contextmanager
@@ -386,85 +393,9 @@ def spark_home() -> Path:
     return Path(spec.origin).parent
 
 
-def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
-    """Send `signum` to the daemon's process group (it leads its own session)."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signum)
-
-
-def _terminate(process: subprocess.Popen[bytes], grace_s: float = STOP_GRACE_S) -> None:
-    """End a daemon and its process group: TERM, then KILL after the grace time; then KILL
-    whatever of its group outlived it."""
-    _signal_group(process, signal.SIGTERM)
-    try:
-        process.wait(timeout=grace_s)
-    except subprocess.TimeoutExpired:
-        _signal_group(process, signal.SIGKILL)
-        process.wait(timeout=grace_s)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-
-
-def marked_processes(root: str) -> list[int]:
-    """Ids of the processes (not this one) whose environment holds `MARKER=root`."""
-    needle = f"{MARKER}={root}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        if needle in environ.split(b"\0"):
-            found.append(int(entry.name))
-    return found
-
-
-def kill_marked_processes(root: str, wait_s: float = 5.0) -> list[int]:
-    """KILL every process marked with this cluster's root; return their ids once all are gone."""
-    strays = marked_processes(root)
-    for pid in strays:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + wait_s
-    while marked_processes(root) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return strays
-
-
 def free_ports(workers: int) -> Ports:
-    """Distinct TCP ports free on 127.0.0.1 (held open together while chosen)."""
-    sockets = []
-    try:
-        for _ in range(2 + 2 * workers):
-            held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            held.bind((HOST, 0))
-            sockets.append(held)
-        numbers = [s.getsockname()[1] for s in sockets]
-    finally:
-        for held in sockets:
-            held.close()
+    """Distinct TCP ports free on 127.0.0.1: the master's RPC and web UI, each worker's."""
+    numbers = daemons.free_ports(2 + 2 * workers)
     return Ports(
         numbers[0], numbers[1], tuple(numbers[2 : 2 + workers]), tuple(numbers[2 + workers :])
     )
-
-
-def port_open(port: int) -> bool:
-    """True when something accepts connections on 127.0.0.1:port."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.settimeout(1)
-        return probe.connect_ex((HOST, port)) == 0
-
-
-def tail_text(text: str, lines: int = LOG_TAIL_LINES) -> str:
-    """The last lines of a text."""
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def tail_file(path: Path, lines: int = LOG_TAIL_LINES) -> str:
-    """The last lines of a log file, or a note that it does not exist."""
-    if not path.exists():
-        return "(no such file)"
-    return tail_text(path.read_text(encoding="utf-8", errors="replace"), lines)

@@ -18,15 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests import spark_cluster
-from tests.spark_cluster import (
-    ClusterError,
-    Ports,
-    SparkCluster,
-    new_cluster,
-    port_open,
-    tail_file,
-    tail_text,
-)
+from tests.daemons import marked_processes, port_open, tail_file, tail_text
+from tests.spark_cluster import MARKER, ClusterError, Ports, SparkCluster, new_cluster
 
 ROWS = 1000
 PARTITIONS = 8
@@ -183,7 +176,7 @@ def test_a_master_that_cannot_start_fails_with_its_log_and_leaves_nothing_runnin
     assert message.startswith("spark master exited"), message
     assert str(tmp_path / "spark" / "log" / "master.log") in message
     assert "Address already in use" in message
-    assert spark_cluster.marked_processes(str((tmp_path / "spark").resolve())) == []
+    assert marked_processes(MARKER, str((tmp_path / "spark").resolve())) == []
     assert not port_open(chosen[-1].master_webui)
 
 

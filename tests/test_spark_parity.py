@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import Built, refresh, turnaround, write_published_config
 from tests.spark_cluster import new_cluster
-from tests.test_published import PAPER_TABLE
+from tests.test_published import PAPER_TABLE, papers_table
 from tests.test_report import assert_page_draws_every_figure
 from turnaround.dbt import PROJECT_DIR
 
@@ -145,14 +145,7 @@ def test_every_test_has_the_same_result_on_both_engines(
 
 
 def test_the_papers_table_from_sparks_marts(spark_local: Built) -> None:
-    rows = spark_local.query(
-        """
-        select scan_size, round(file_transfer_mean_s, 1), round(file_transfer_std_s, 1),
-            round(streaming_mean_s, 1), round(streaming_std_s, 1), round(enhancement, 1)
-        from marts.transfer_comparison order by scan_size
-        """
-    )
-    assert {size: tuple(values) for size, *values in rows} == PAPER_TABLE
+    assert papers_table(spark_local) == PAPER_TABLE
 
 
 def test_the_marts_are_parquet_that_duckdb_reads(spark_local: Built) -> None:
@@ -191,6 +184,26 @@ def test_nothing_new_builds_nothing_on_spark(spark_local: Built) -> None:
     again = turnaround("refresh", "--config", str(spark_local.config))
     assert again.returncode == 0, again.stderr
     assert "marts are current" in again.stdout
+
+
+def test_docs_on_spark_catalogue_every_mart(published: Built, spark_local: Built) -> None:
+    done = turnaround("docs", "--config", str(spark_local.config))
+    assert done.returncode == 0, done.stdout + done.stderr
+    target = spark_local.config.parent / "dbt" / "target"
+    catalog = json.loads((target / "catalog.json").read_text(encoding="utf-8"))
+    columns = {
+        node["metadata"]["name"]: set(node["columns"])
+        for node in catalog["nodes"].values()
+        if node["metadata"]["schema"] == "marts"
+    }
+    con = duckdb.connect(str(published.warehouse), read_only=True)
+    expected = {
+        mart: {name for name, *_ in con.execute(f"describe marts.{mart}").fetchall()}
+        for mart in mart_names(con, published.warehouse.stem)
+    }
+    con.close()
+    assert columns == expected
+    assert (target / "index.html").exists()
 
 
 def test_the_standalone_cluster_builds_the_same_marts(
