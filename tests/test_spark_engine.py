@@ -68,6 +68,41 @@ def _warehouse_with_raw(path: Path) -> None:
     con.close()
 
 
+#: a load in the ledger, as `turnaround load` commits one
+A_LOAD = (
+    "insert into raw.loads (load_id, source, format, path, started_at, status) "
+    "select coalesce(max(load_id), 0) + 1, 'rec_status', 'json', '/in/c.json', now(), 'loaded' "
+    "from raw.loads"
+)
+
+
+def _commit(path: Path, sql: str = A_LOAD) -> None:
+    con = duckdb.connect(str(path))
+    con.execute(sql)
+    con.close()
+
+
+def test_a_raw_export_is_reused_until_the_ledger_or_raws_columns_change(tmp_path: Path) -> None:
+    config = spark_config(tmp_path)
+    _warehouse_with_raw(config.warehouse)
+    first = spark.export_raw(config)
+    assert spark.export_raw(config) == first
+    _commit(
+        config.warehouse,
+        "insert into raw.rejected_records values ('rec_status', 'json', "
+        "'/in/d.json', 1, 'json', 'broken', '{', 1, now())",
+    )
+    second = spark.export_raw(config)
+    assert second != first, "a reject is a change of the ledger"
+    # a newer version adds a raw column (create_raw_schema): no load, but a new export
+    _commit(config.warehouse, "alter table raw.rec_status add column extra varchar")
+    third = spark.export_raw(config)
+    assert third != second
+    described = duckdb.connect().execute(f"select * from '{third}/rec_status.parquet' limit 0")
+    assert "extra" in [column[0] for column in described.description or []]
+    assert spark.export_raw(config) == third
+
+
 def test_the_raw_tables_are_exported_whole_to_a_new_folder(tmp_path: Path) -> None:
     config = spark_config(tmp_path)
     _warehouse_with_raw(config.warehouse)
@@ -76,8 +111,10 @@ def test_the_raw_tables_are_exported_whole_to_a_new_folder(tmp_path: Path) -> No
     stale = config.spark.warehouse_dir / "raw" / ".19990101T000000-1.partial"
     stale.mkdir(parents=True)
     first = spark.export_raw(config)
-    second = spark.export_raw(config)
     assert not stale.exists(), "a stopped export's folder is removed"
+    assert spark.export_raw(config) == first, "nothing loaded since: the same export serves"
+    _commit(config.warehouse)
+    second = spark.export_raw(config)
     assert first != second and second.name > first.name
     assert spark.newest_export(config) == second
     con = duckdb.connect()

@@ -14,7 +14,6 @@ import duckdb
 
 from loaders.config import Config
 from turnaround.dbt import (
-    LEDGER_SQL,
     PROJECT_DIR,
     BuildResult,
     dbt_work_dir,
@@ -22,7 +21,7 @@ from turnaround.dbt import (
     merge_vars,
     prepare_warehouse,
 )
-from warehouse import WarehouseBusy, connect, write_atomic
+from warehouse import LEDGER_SQL, WarehouseBusy, connect, write_atomic
 
 # What a build's result depends on besides the warehouse: the dbt project's files (the tests'
 # too) and the versions of the engine.

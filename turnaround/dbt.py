@@ -24,7 +24,7 @@ from typing import IO
 from loaders.config import Config, zone_error
 from loaders.errors import TurnaroundError
 from loaders.raw_schema import create_raw_schema
-from warehouse import connect, damaged
+from warehouse import LEDGER_SQL, connect, damaged
 
 
 def _project_dir() -> Path:
@@ -172,13 +172,6 @@ def _var_problem(name: str, value: object, default: object) -> str | None:
     if any("'" in text for text in texts):
         return f"{name} must not hold a single quote ({value!r})"
     return None
-
-
-LEDGER_SQL = """
-select count(*), coalesce(max(load_id), 0), cast(max(finished_at) as varchar),
-    (select count(*) from raw.rejected_records)
-from raw.loads
-"""
 
 
 # the bookkeeping of the incremental models of earlier versions (docs/decisions.md)

@@ -30,12 +30,18 @@ from pathlib import Path
 
 from loaders.config import Config
 from loaders.errors import TurnaroundError
-from warehouse import connect
+from warehouse import LEDGER_SQL, connect
 
 #: the packages of the Spark engine (`make install-spark`)
 SPARK_PACKAGES = ("dbt-spark", "pyspark")
 LOCK_NAME = "turnaround.lock"
 PARTIAL = ".partial"
+#: in an export's folder: the ledger's fingerprint and raw's columns when it was written
+LEDGER_FILE = "_ledger.json"
+RAW_COLUMNS_SQL = """
+select table_name, column_name, data_type from information_schema.columns
+where table_schema = 'raw' order by table_name, ordinal_position
+"""
 DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
 
 
@@ -119,17 +125,30 @@ def locked(config: Config) -> Iterator[None]:
 
 
 def export_raw(config: Config) -> Path:
-    """Write the DuckDB warehouse's raw tables as Parquet in a new folder of `raw/`, renamed
-    into place once every table is written (a build never reads a half-written export)."""
+    """The folder of `raw/` whose Parquet files hold the DuckDB warehouse's raw tables as they
+    are now: the newest export when the ledger has not changed since it was written, else a
+    new export, renamed into place once every table is written (a build never reads a
+    half-written one)."""
     exports = config.spark.warehouse_dir / "raw"
     exports.mkdir(parents=True, exist_ok=True)
     for partial in exports.glob(f".*{PARTIAL}"):  # of an export that was stopped
         shutil.rmtree(partial, ignore_errors=True)
-    name = f"{time.strftime('%Y%m%dT%H%M%S')}-{time.monotonic_ns()}"
-    partial = exports / f".{name}{PARTIAL}"
-    partial.mkdir()
     con = connect(config.warehouse, read_only=True)
-    try:
+    try:  # the ledger and the tables read in one transaction: what this export holds
+        con.begin()
+        ledger = json.dumps(
+            {
+                "ledger": list(con.execute(LEDGER_SQL).fetchone() or ()),
+                "columns": con.execute(RAW_COLUMNS_SQL).fetchall(),
+            },
+            default=str,
+        )
+        newest = _whole_exports(exports)[-1:]
+        if newest and _read_text(newest[0] / LEDGER_FILE) == ledger:
+            return newest[0]
+        name = f"{time.strftime('%Y%m%dT%H%M%S')}-{time.monotonic_ns()}"
+        partial = exports / f".{name}{PARTIAL}"
+        partial.mkdir()
         tables = [
             table
             for (table,) in con.execute(
@@ -143,18 +162,31 @@ def export_raw(config: Config) -> Path:
     finally:
         con.close()
     (partial / "_tables.json").write_text(json.dumps(tables) + "\n", encoding="utf-8")
+    (partial / LEDGER_FILE).write_text(ledger, encoding="utf-8")
     done = exports / name
     partial.rename(done)
     return done
+
+
+def _whole_exports(exports: Path) -> list[Path]:
+    """The whole exports of `exports`, oldest first (their names sort by time)."""
+    return sorted(
+        path for path in exports.glob("*") if path.is_dir() and not path.name.startswith(".")
+    )
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
 
 
 def newest_export(config: Config) -> Path:
     """The newest whole export (which the last build's raw views read); TurnaroundError when no
     build has made one yet."""
     exports = config.spark.warehouse_dir / "raw"
-    whole = sorted(
-        path for path in exports.glob("*") if path.is_dir() and not path.name.startswith(".")
-    )
+    whole = _whole_exports(exports)
     if not whole:
         raise TurnaroundError(
             f"{exports}: no build on Spark yet; run `turnaround refresh --config {config.path}`"

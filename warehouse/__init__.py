@@ -1,5 +1,6 @@
 """The one module every package shares: opening the warehouse file, the base error every
-command turns into one sentence, and writing a file beside it whole or not at all.
+command turns into one sentence, writing a file beside it whole or not at all, and the ledger's
+fingerprint.
 
 It imports nothing of the project's: `loaders`, `reports` and `turnaround` all import it.
 """
@@ -17,6 +18,16 @@ from pathlib import Path
 TYPE_CHECKING = False  # not `typing`'s: the commands' --help imports no DuckDB
 if TYPE_CHECKING:
     import duckdb
+
+
+#: the ledger's fingerprint (loads, newest load, when it ended, rejects): every write of raw
+#: data is a load of raw.loads, so the same fingerprint means the same raw data (the no-op
+#: skip of a refresh, the Spark engine's reuse of its raw export)
+LEDGER_SQL = """
+select count(*), coalesce(max(load_id), 0), cast(max(finished_at) as varchar),
+    (select count(*) from raw.rejected_records)
+from raw.loads
+"""
 
 
 class TurnaroundError(Exception):
