@@ -16,7 +16,8 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_COMPILE_BYTECODE := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: install install-spark system-deps run test test-quick lint sqllint pytest bench clean readme
+.PHONY: install install-spark system-deps run test test-quick lint sqllint pytest bench bench-compare \
+	clean readme
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -87,6 +88,11 @@ pytest: install install-spark system-deps
 
 bench: install install-spark system-deps
 	$(BIN)/python bench/run.py
+
+# is HEAD slower than commit BEFORE anywhere? both installed apart, timed in turn on the same data
+BEFORE ?= HEAD~1
+bench-compare: install
+	$(BIN)/python bench/compare.py --before $(BEFORE)
 
 test: lint sqllint pytest
 

@@ -1,0 +1,250 @@
+"""`make bench-compare BEFORE=REV`: is commit AFTER (default HEAD) slower than commit REV
+anywhere? Times the same commands of both on the same data, interleaved, and writes
+bench/COMPARE.md.
+
+    .venv/bin/python bench/compare.py --before REV [--after HEAD] [--scales 1,10,100]
+        [--repeats 3] [--seed 0] [--work DIR] [--keep]
+
+Each commit's tree goes to a temporary folder (`git archive`: no change to this repository, and
+edits in the work tree do not leak in) with its own virtual environment from its own lock (`uv
+sync --locked`), so each side runs its own code and dbt project. The data is generated once per
+scale by the after side's `turnaround demo` and read by both. Per scale and repeat, on a fresh
+warehouse each, alternately the before then the after side:
+`load` (everything, first time), `build`, `load` and `build` again with nothing new, `report`;
+and, for the after side, `build` without the models REV did not have (`--exclude` of
+--exclude-new, default the monitoring marts), which is like for like. Each cell is the median of
+the repeats; "after / before" below 1 is faster. Run it on a quiet machine: both sides share it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.markdown import load_average, machine, table  # noqa: E402
+from bench.scale import fresh, write_config  # noqa: E402
+from bench.timing import timed  # noqa: E402
+
+UV = REPO / ".tools" / "bin" / "uv"
+# (label, command and arguments); "{new}" stands for --exclude-new's selector
+STEPS = [
+    ("load, first", ("load",)),
+    ("dbt build", ("build",)),
+    ("load, nothing new", ("load",)),
+    ("dbt build, nothing new", ("build",)),
+    ("report", ("report",)),
+]
+LIKE_FOR_LIKE = ("dbt build, like for like", ("build", "--exclude", "{new}"))
+#: what 96d0c61 (the commit before the redesign) did not build: the monitoring marts, their
+#: seeds, and the Spark rounding's unit test (the redesign's own nodes stay in)
+NEW_SINCE_REDESIGN = (
+    "path:models/marts/monitoring path:seeds/freshness_levels.csv path:seeds/prediction_sizes.csv"
+    " path:seeds/service_levels.csv path:seeds/t_quantiles.csv"
+    " stg_ncem__data_files_rounds_mtimes_to_the_microsecond"
+)
+
+
+@dataclass
+class Side:
+    """One side of the comparison: its program and what each step took, by (scale, step)."""
+
+    name: str
+    program: str
+    walls: dict[tuple[int, str], list[float]] = field(default_factory=dict)
+    nodes: dict[tuple[int, str], int] = field(default_factory=dict)
+
+    def median(self, scale: int, step: str) -> float | None:
+        walls = self.walls.get((scale, step))
+        return statistics.median(walls) if walls else None
+
+
+def install(rev: str, folder: Path) -> str:
+    """REV's tree in `folder` with its own environment; returns its `turnaround` program."""
+    folder.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", "--format=tar", rev],
+        capture_output=True,
+        check=True,
+    )
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    env = {
+        **os.environ,
+        "UV_PROJECT_ENVIRONMENT": str(folder / ".venv"),
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_COMPILE_BYTECODE": "1",
+    }
+    subprocess.run(
+        [str(UV), "sync", "--locked", "--quiet", "--python", sys.executable],
+        cwd=folder,
+        env=env,
+        check=True,
+    )
+    return str(folder / ".venv" / "bin" / "turnaround")
+
+
+def built_nodes(log: Path) -> int:
+    """How many nodes dbt ran, from the summary line of its output (`Done. PASS=1 ... TOTAL=9`)."""
+    for line in reversed(log.read_text(encoding="utf-8", errors="replace").splitlines()):
+        if "TOTAL=" in line:
+            return int(line.rsplit("TOTAL=", 1)[1].split()[0])
+    return 0
+
+
+def run_side(side: Side, scale: int, config: Path, logs: Path, new: str | None) -> None:
+    """Every step once on a fresh warehouse (the config's) for one side."""
+    fresh(config.parent / side.name / "warehouse.duckdb")
+    steps = [*STEPS, LIKE_FOR_LIKE] if new else STEPS
+    for step, (label, command) in enumerate(steps):
+        args = [new if a == "{new}" else a for a in command]
+        log = logs / f"{side.name}-{len(side.walls.get((scale, label), []))}-{step}-{args[0]}.log"
+        run = timed(log, *args, "--config", str(config), program=side.program)
+        side.walls.setdefault((scale, label), []).append(run.wall)
+        if args[0] == "build":
+            side.nodes[(scale, label)] = built_nodes(log)
+
+
+def compare_scale(sides: list[Side], scale: int, args: argparse.Namespace, root: Path) -> None:
+    """Generate the demo at `scale`, then every side's steps, alternating, --repeats times."""
+    base = root / f"x{scale}"
+    data = base / "data"
+    print(f"x{scale}: generating the demo data", flush=True)
+    demo = ["demo", "--out", str(data), "--scale", str(scale), "--seed", str(args.seed)]
+    timed(base / "demo.log", *demo, program=sides[-1].program)
+    configs = {
+        side.name: write_config(data, base / side.name / "warehouse.duckdb", base / f"{s}.toml")
+        for side in sides
+        for s in [side.name]
+    }
+    for repeat in range(args.repeats):
+        for side in sides:
+            print(f"x{scale}: {side.name}, run {repeat + 1} of {args.repeats}", flush=True)
+            new = args.exclude_new if side.name == "after" else None
+            run_side(side, scale, configs[side.name], base / "logs", new)
+
+
+def cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def ratio(after: float | None, before: float | None) -> str:
+    return "-" if after is None or not before else f"{after / before:.2f}"
+
+
+def rows(before: Side, after: Side, scales: Iterable[int]) -> list[list[str]]:
+    """One row per scale and step: before, after, their ratio, and the nodes each built; then
+    the after side's like-for-like build against each of the before side's two builds."""
+    out = []
+    for scale in scales:
+        pairs = [(label, label, label) for label, _ in STEPS] + [
+            (f"{theirs}; after: {LIKE_FOR_LIKE[0]}", theirs, LIKE_FOR_LIKE[0])
+            for theirs in ("dbt build", "dbt build, nothing new")
+        ]
+        for label, theirs_step, ours_step in pairs:
+            ours, theirs = after.median(scale, ours_step), before.median(scale, theirs_step)
+            nodes = before.nodes.get((scale, theirs_step)), after.nodes.get((scale, ours_step))
+            counts = f"{nodes[0]} / {nodes[1]}" if all(nodes) else "-"
+            out.append([f"x{scale}", label, cell(theirs), cell(ours), ratio(ours, theirs), counts])
+    return out
+
+
+def render(before: Side, after: Side, args: argparse.Namespace, header: dict[str, str]) -> str:
+    lines = [
+        "# Before and after",
+        "",
+        f"Written by `bench/compare.py --before {args.before} --scales {args.scales} --repeats "
+        f"{args.repeats} --seed {args.seed}` on {header['started']}, in {header['minutes']} min, "
+        f"on: {machine()}; load average (1/5/15 min) {header['load']} at the start. Not run by "
+        "CI.",
+        "",
+        f"before: `{args.before}` ({header['before']}); after: `{args.after}` ({header['after']}). "
+        f"Seconds, each the median of {args.repeats} runs of the whole command, the two sides "
+        "alternating on the same demo data (generated by the after side), a fresh warehouse "
+        "per run. The last two rows of each scale hold the after side's build without what the "
+        f"before side did not have (`--exclude {args.exclude_new}`; run after its report, "
+        "nothing new: on a project of plain tables the same work as a first build) against "
+        "each of the before side's builds: like for like. nodes: dbt nodes run (models, tests, "
+        "seeds, hooks), before / after.",
+        "",
+        *table(
+            ["scale", "step", "before (s)", "after (s)", "after / before", "nodes"],
+            "llrrrr",
+            rows(before, after, args.scale_list),
+        ),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def describe(rev: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(REPO), "log", "-1", "--format=%h %ad %s", "--date=short", rev],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--before", required=True, help="the commit to compare with")
+    parser.add_argument("--after", default="HEAD", help="the commit to compare (default HEAD)")
+    parser.add_argument("--scales", default="1,10,100", help="demo scales (default 1,10,100)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per side (default 3)")
+    parser.add_argument("--seed", type=int, default=0, help="demo seed (default 0)")
+    parser.add_argument(
+        "--exclude-new",
+        default=NEW_SINCE_REDESIGN,
+        help="dbt selectors (space-separated) of what the before side did not build (default: "
+        "what 96d0c61 did not)",
+    )
+    parser.add_argument("--work", type=Path, default=None, help="folder for the data (/tmp)")
+    parser.add_argument("--keep", action="store_true", help="keep the data and warehouses")
+    args = parser.parse_args(argv)
+    try:
+        args.scale_list = [int(s) for s in args.scales.split(",") if s.strip()]
+    except ValueError:
+        parser.error(f"--scales: not a list of integers: {args.scales}")
+    if not args.scale_list or min(args.scale_list) < 1 or args.repeats < 1:
+        parser.error("--scales and --repeats: 1 or more")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    header = {"started": time.strftime("%Y-%m-%d %H:%M"), "load": load_average()}
+    header["before"] = describe(args.before)
+    header["after"] = describe(args.after)
+    begin = time.perf_counter()
+    root = Path(tempfile.mkdtemp(prefix="turnaround-compare-", dir=args.work or "/tmp"))
+    print(f"bench: working in {root}; installing {args.before} and {args.after}", flush=True)
+    try:
+        before = Side("before", install(args.before, root / "before-tree"))
+        after = Side("after", install(args.after, root / "after-tree"))
+        for scale in args.scale_list:
+            compare_scale([before, after], scale, args, root)
+    finally:
+        if args.keep:
+            print(f"bench: kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+    header["minutes"] = f"{(time.perf_counter() - begin) / 60:.1f}"
+    text = render(before, after, args, header)
+    (REPO / "bench" / "COMPARE.md").write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
