@@ -90,9 +90,11 @@ bench: install install-spark system-deps
 	$(BIN)/python bench/run.py
 
 # is HEAD slower than commit BEFORE anywhere? both installed apart, timed in turn on the same data
+# (EXCLUDE_NEW: dbt selectors of what BEFORE did not build, for a like-for-like build)
 BEFORE ?= HEAD~1
+EXCLUDE_NEW ?=
 bench-compare: install
-	$(BIN)/python bench/compare.py --before $(BEFORE)
+	$(BIN)/python bench/compare.py --before $(BEFORE) --exclude-new "$(EXCLUDE_NEW)"
 
 test: lint sqllint pytest
 
