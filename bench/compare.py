@@ -32,6 +32,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -75,8 +76,10 @@ def install(rev: str, folder: Path) -> str:
     archive = subprocess.run(
         ["git", "-C", str(REPO), "archive", "--format=tar", rev],
         capture_output=True,
-        check=True,
+        check=False,
     )
+    if archive.returncode != 0:
+        fail(f"bench: {rev}: no tree to compare ({first_line(archive.stderr)})")
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
     env = {
         **os.environ,
@@ -84,13 +87,27 @@ def install(rev: str, folder: Path) -> str:
         "UV_PYTHON_DOWNLOADS": "never",
         "UV_COMPILE_BYTECODE": "1",
     }
-    subprocess.run(
+    synced = subprocess.run(
         [str(UV), "sync", "--locked", "--quiet", "--python", sys.executable],
         cwd=folder,
         env=env,
-        check=True,
+        capture_output=True,
+        check=False,
     )
+    if synced.returncode != 0:
+        fail(f"bench: installing {rev} failed ({first_line(synced.stderr)})")
     return str(folder / ".venv" / "bin" / "turnaround")
+
+
+def fail(message: str) -> NoReturn:
+    """One sentence on stderr, exit 2 (a commit that is not one, an install that failed)."""
+    print(message, file=sys.stderr)
+    raise SystemExit(2)
+
+
+def first_line(output: bytes) -> str:
+    lines = output.decode(errors="replace").strip().splitlines()
+    return lines[0] if lines else "no message"
 
 
 def built_nodes(log: Path) -> int:
@@ -226,13 +243,15 @@ def render(before: Side, after: Side, args: argparse.Namespace, header: dict[str
 
 
 def describe(rev: str) -> str:
+    """A commit's short id, date and subject (exit 2 in one line when it is no commit)."""
     done = subprocess.run(
-        ["git", "-C", str(REPO), "log", "-1", "--format=%h %ad %s", "--date=short", rev],
+        ["git", "-C", str(REPO), "log", "-1", "--format=%h %ad %s", "--date=short", rev, "--"],
         capture_output=True,
-        text=True,
-        check=True,
+        check=False,
     )
-    return done.stdout.strip()
+    if done.returncode != 0:
+        fail(f"bench: {rev}: not a commit of this repository")
+    return done.stdout.decode(errors="replace").strip()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

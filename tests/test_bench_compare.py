@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.compare import built_nodes, verdict
+from bench.compare import built_nodes, describe, verdict
 
 
 @pytest.mark.parametrize(
@@ -37,3 +37,13 @@ def test_the_nodes_come_from_dbts_last_summary(tmp_path: Path) -> None:
     assert built_nodes(log) == 187
     log.write_text("dbt did not start\n", encoding="utf-8")
     assert built_nodes(log) == 0
+
+
+def test_a_commit_that_is_none_is_one_sentence_and_exit_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        describe("no-such-commit")
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err == "bench: no-such-commit: not a commit of this repository\n"
+    assert describe("HEAD").split()[0] != ""
