@@ -35,9 +35,10 @@ numbered as (
         scan_number,
         receiver,
         status_at,
-        sum(starts_acquisition) over (
+        -- bigint on every engine (DuckDB's sum of integers is a 128-bit HUGEINT)
+        cast(sum(starts_acquisition) over (
             partition by scan_number order by status_at rows unbounded preceding
-        ) as acquisition_number
+        ) as {{ dbt.type_bigint() }}) as acquisition_number
     from marked
 ),
 
