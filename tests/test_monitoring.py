@@ -133,11 +133,12 @@ def samples(published: Built) -> pd.DataFrame:
 def expected_weeks(published: Built) -> pd.DataFrame:
     """weekly_trends computed here with the project's default vars."""
     defaults = project_vars()
-    baseline_weeks, min_weeks, factor, mad_k, min_increase = (
+    baseline_weeks, min_weeks, min_samples, factor, mad_k, min_increase = (
         defaults[name]
         for name in (
             "trend_baseline_weeks",
             "trend_min_baseline_weeks",
+            "trend_min_week_samples",
             "trend_p90_factor",
             "trend_mad_k",
             "trend_min_increase_s",
@@ -167,7 +168,11 @@ def expected_weeks(published: Built) -> pd.DataFrame:
             ]
             median = float(np.median(earlier)) if earlier else None
             mad = float(np.median([abs(p - median) for p in earlier])) if earlier else None
-            enough = len(earlier) >= min_weeks and stats["p90_s"] - median >= min_increase
+            enough = (
+                len(earlier) >= min_weeks
+                and stats["n"] >= min_samples
+                and stats["p90_s"] - median >= min_increase
+            )
             above_factor = enough and stats["p90_s"] > median * factor
             above_mad = enough and mad > 0 and stats["p90_s"] > median + mad_k * mad
             reasons = []

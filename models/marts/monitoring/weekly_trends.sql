@@ -1,11 +1,14 @@
 -- One row per (measure, facility-local ISO week, workflow, scan size) with samples: time to data
 -- (outliers included: what users waited) and the counting jobs' queue time, with the week's
 -- quantiles, a baseline of the previous var trend_baseline_weeks calendar weeks (weeks without
--- data are absent and count for nothing) and a flag when the week's p90 stands out of it.
+-- data are absent and count for nothing) and a flag when the week's p90 stands out of it and
+-- the week has samples enough for a p90 to mean something (a small week still counts in the
+-- baselines of later weeks, once, like any other).
 -- The baseline is the median of the baseline weeks' p90s and its spread their median absolute
 -- deviation: every week counts once whatever its volume, and one bad week moves neither much.
 {%- set baseline_days = 7 * var('trend_baseline_weeks') %}
 {%- set min_baseline_weeks = var('trend_min_baseline_weeks') %}
+{%- set min_week_samples = var('trend_min_week_samples') %}
 {%- set p90_factor = var('trend_p90_factor') %}
 {%- set mad_k = var('trend_mad_k') %}
 {%- set min_increase_s = var('trend_min_increase_s') %}
@@ -143,12 +146,14 @@ rules_checked as (
         *,
         coalesce(
             baseline_weeks >= {{ min_baseline_weeks }}
+            and n >= {{ min_week_samples }}
             and p90_s - baseline_p90_s >= {{ min_increase_s }}
             and p90_s > baseline_p90_s * {{ p90_factor }},
             false
         ) as is_above_factor,
         coalesce(
             baseline_weeks >= {{ min_baseline_weeks }}
+            and n >= {{ min_week_samples }}
             and p90_s - baseline_p90_s >= {{ min_increase_s }}
             and baseline_mad_s > 0
             and p90_s > baseline_p90_s + {{ mad_k }} * baseline_mad_s,
