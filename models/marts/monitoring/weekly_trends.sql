@@ -141,25 +141,31 @@ weeks_with_baselines as (
             and weekly.week_start_date = baseline_mads.week_start_date
 ),
 
-rules_checked as (
+-- what both rules ask first: baseline weeks and samples enough, and a rise anyone notices
+weeks_judged as (
     select
         *,
         coalesce(
             baseline_weeks >= {{ min_baseline_weeks }}
             and n >= {{ min_week_samples }}
-            and p90_s - baseline_p90_s >= {{ min_increase_s }}
-            and p90_s > baseline_p90_s * {{ p90_factor }},
+            and p90_s - baseline_p90_s >= {{ min_increase_s }},
             false
-        ) as is_above_factor,
+        ) as is_judged
+    from weeks_with_baselines
+),
+
+rules_checked as (
+    select
+        *,
+        coalesce(is_judged and p90_s > baseline_p90_s * {{ p90_factor }}, false)
+            as is_above_factor,
         coalesce(
-            baseline_weeks >= {{ min_baseline_weeks }}
-            and n >= {{ min_week_samples }}
-            and p90_s - baseline_p90_s >= {{ min_increase_s }}
+            is_judged
             and baseline_mad_s > 0
             and p90_s > baseline_p90_s + {{ mad_k }} * baseline_mad_s,
             false
         ) as is_above_mad
-    from weeks_with_baselines
+    from weeks_judged
 ),
 
 flagged as (
