@@ -318,9 +318,21 @@ def many_config(folder: Path, data: Path) -> Path:
 
 
 def spooling(warehouse: Path) -> Moment:
-    """A moment: the load's worker processes are handing rows over (spool files exist)."""
+    """A moment: the load's worker processes are handing rows over (spool files exist in a
+    folder of its own: a killed load's leftovers, there until the new load removes them, are
+    seen at the first look, just after the process started, and do not count)."""
     spool = spool_root(warehouse)
-    return lambda _, __: any(spool.glob("*/*.csv")) or any(spool.glob("*/*.json"))
+    stale: set[Path] = set()
+    looked: list[bool] = []
+
+    def moment(_: str, __: int) -> bool:
+        files = [*spool.glob("*/*.csv"), *spool.glob("*/*.json")]
+        if not looked:
+            looked.append(True)
+            stale.update(file.parent for file in files)
+        return any(file.parent not in stale for file in files)
+
+    return moment
 
 
 def holding(path: Path) -> Moment:
