@@ -162,3 +162,28 @@ def test_a_ctrl_c_while_click_parses_the_arguments_is_one_line(
         commands.main()
     assert ended.value.code == 130
     assert capsys.readouterr().err == "turnaround: interrupted\n"
+
+
+def test_an_interrupt_python_could_not_raise_is_raised_later_not_printed() -> None:
+    # CI caught it once: a Ctrl-C landing in a finaliser during the imports was raised again
+    # inside the unraisable hook, which printed it ("Exception ignored in sys.unraisablehook")
+    script = """
+import signal, time
+from turnaround.interrupts import INTERRUPTS
+INTERRUPTS.install()
+class Finalised:
+    def __del__(self):
+        signal.raise_signal(signal.SIGINT)  # the handler raises where Python cannot
+try:
+    Finalised()
+    for _ in range(2000):
+        time.sleep(0.001)
+    print("never delivered")
+except KeyboardInterrupt:
+    print("delivered")
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.stdout.strip() == "delivered", done.stdout + done.stderr
+    assert done.stderr == "", done.stderr

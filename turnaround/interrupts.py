@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import _thread
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
@@ -53,12 +55,22 @@ class Interrupts:
 
     def swallowed(self, info: sys.UnraisableHookArgs) -> None:
         """An interrupt raised where Python cannot raise (a fork's or a finaliser's callback)
-        is not lost, nor printed: it is delivered again, at the next point that can raise."""
+        is not lost, nor printed: it is delivered again, at the next point that can raise.
+        Not from here: raising the signal in this hook runs the handler at once, inside the
+        hook, which prints the KeyboardInterrupt as an exception it ignored; a thread raises it
+        once the hook has returned."""
         if isinstance(info.exc_value, KeyboardInterrupt) and os.getpid() == self.pid:
             self.count = 0
-            signal.raise_signal(signal.SIGINT)
+            _thread.start_new_thread(_interrupt_main_soon, ())
             return
         self.unraisable(info)
+
+
+def _interrupt_main_soon() -> None:
+    """SIGINT for the main thread's handler, a moment from now (the hook that asked for it has
+    returned long before: it holds the interpreter for microseconds)."""
+    time.sleep(0.01)
+    _thread.interrupt_main(signal.SIGINT)
 
 
 INTERRUPTS = Interrupts()
